@@ -1,0 +1,91 @@
+/*
+ * Private contract between the driver-neutral core (src/) and a backend.
+ *
+ * One const struct dbs_backend per backend, initialised with designated
+ * initialisers, version first. Slots marked optional may be NULL; the core
+ * then falls back to portable SQL. Every other slot is required.
+ *
+ * Errors: a failing slot fills the dbs_err it is given (kind from the
+ * backend's native-code table, SQLSTATE, native code, message unchanged and
+ * whatever names the engine tells) and returns the kind (a negative dbs_status).
+ * The core decides the session's state from the kind and from in_transaction.
+ */
+#ifndef DBS_BACKEND_H
+#define DBS_BACKEND_H
+
+#include <stdint.h>
+#include "dbsession/status.h"
+#include "dbsession/stmt.h"
+#include "../src/error.h"
+#include "../src/url.h"
+
+#define DBS_BACKEND_VERSION 1
+
+/* A backend's connection struct begins with this; the core holds the pointer. */
+struct dbs_conn {
+    const struct dbs_backend *backend;
+};
+
+/* A backend's statement struct begins with this. */
+struct dbs_bstmt {
+    struct dbs_conn *conn;
+};
+
+/* One value crossing the vtable, in either direction. */
+struct dbs_value {
+    int type;             /* dbs_type */
+    int64_t i;            /* DBS_TYPE_INT */
+    double d;             /* DBS_TYPE_DOUBLE */
+    const void *p;        /* TEXT (NUL-terminated when read from a row) or BLOB */
+    size_t n;             /* bytes at p, without the terminating NUL */
+};
+
+struct dbs_backend {
+    int version;                      /* DBS_BACKEND_VERSION it was written for */
+    const char *name;                 /* "sqlite" */
+    const char *const *schemes;       /* URL schemes, NULL-terminated */
+    const char *const *options;       /* URL query keys accepted, NULL-terminated */
+
+    /* Connect and apply the session settings the README promises. */
+    int  (*open)(struct dbs_conn **out, const struct dbs_url *url, struct dbs_err *err);
+    void (*close)(struct dbs_conn *c);
+
+    /* One statement without parameters; rows, if any, are discarded. */
+    int  (*exec)(struct dbs_conn *c, const char *sql, struct dbs_err *err);
+
+    int  (*prepare)(struct dbs_bstmt **out, struct dbs_conn *c, const char *sql,
+                    struct dbs_err *err);
+    void (*finalize)(struct dbs_bstmt *st);
+    int  (*param_count)(struct dbs_bstmt *st);
+    /* idx is 1-based and already range-checked; the backend copies the value. */
+    int  (*bind)(struct dbs_bstmt *st, int idx, const struct dbs_value *v, struct dbs_err *err);
+    /* First call after prepare/reset executes. Returns DBS_ROW, DBS_DONE or a kind.
+     * The core never steps again after DBS_DONE or an error without reset. */
+    int  (*step)(struct dbs_bstmt *st, struct dbs_err *err);
+    /* Back to "not executed"; bindings kept. */
+    int  (*reset)(struct dbs_bstmt *st, struct dbs_err *err);
+    int  (*column_count)(struct dbs_bstmt *st);
+    const char *(*column_name)(struct dbs_bstmt *st, int col);
+    /* Only called with a current row and col in range. Pointers stay valid
+     * until the next step/reset/finalize; text is NUL-terminated. */
+    void (*column_value)(struct dbs_bstmt *st, int col, struct dbs_value *out);
+    /* After DBS_DONE: rows changed (matched) by this execution; 0 if none. */
+    int64_t (*rows_affected)(struct dbs_bstmt *st);
+    int64_t (*last_insert_id)(struct dbs_bstmt *st);
+
+    /* The engine's truth, asked after an error inside a transaction: 1 if the
+     * transaction is still open, 0 if the engine rolled it back. */
+    int  (*in_transaction)(struct dbs_conn *c);
+
+    /* optional: NULL = core sends "BEGIN" */
+    int  (*begin)(struct dbs_conn *c, struct dbs_err *err);
+    /* slots above are version 1; add below and bump the version */
+};
+
+/* backends/registry.c: the only file that knows what was compiled in. */
+const struct dbs_backend *dbs__backend_find(const char *scheme);
+/* Schemes known to dbsession but not compiled into this build ("mariadb"
+ * under --without-mariadb): 1 if so, for a clear error. */
+int dbs__backend_known_missing(const char *scheme);
+
+#endif

@@ -1,0 +1,50 @@
+/* Private: the error slot every session (and every thread) owns. */
+#ifndef DBS_SRC_ERROR_H
+#define DBS_SRC_ERROR_H
+
+#include <stdarg.h>
+#include "dbsession/error.h"
+
+/*
+ * Fixed buffers, so that reporting an error never allocates (an out-of-memory
+ * error must be reportable) and nothing needs freeing at thread exit.
+ */
+struct dbs_err {
+    dbs_error pub;
+    char message[1024];
+    char constraint[256];
+    char table[256];
+    char ref_table[256];
+    char colbuf[1024];      /* column names, each NUL-terminated, in order */
+    size_t colbuf_used;
+};
+
+/* Reset to "no error"; keeps the backend name. */
+void dbs__err_clear(struct dbs_err *e);
+void dbs__err_set_backend(struct dbs_err *e, const char *backend);
+
+/* A library-made error (misuse, config, ...): no SQLSTATE, no native code.
+ * Returns status so callers can `return dbs__err_set(...)`. */
+int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An engine error: the message is copied unchanged (cut at 1023 bytes).
+ * Sets retryable for the transient family; a backend may override after. */
+int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int native,
+                    const char *message);
+
+/* Names found by the backend; a NULL or empty name leaves the field "". */
+void dbs__err_set_constraint(struct dbs_err *e, const char *name, size_t len);
+void dbs__err_set_table(struct dbs_err *e, const char *name, size_t len);
+void dbs__err_set_ref_table(struct dbs_err *e, const char *name, size_t len);
+/* Append one column; returns -1 (and adds nothing) when full. */
+int dbs__err_add_column(struct dbs_err *e, const char *name, size_t len);
+void dbs__err_clear_columns(struct dbs_err *e);
+
+/* Copy one slot into another (the thread slot into a session's, say). */
+void dbs__err_copy(struct dbs_err *dst, const struct dbs_err *src);
+
+/* This thread's slot for calls without a session. */
+struct dbs_err *dbs__err_thread(void);
+
+#endif

@@ -1,0 +1,254 @@
+/* Sessions: open by URL, exec, transactions and savepoints, state. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+static int options_allowed(const struct dbs_backend *be, const struct dbs_url *u,
+                           struct dbs_err *err)
+{
+    int i, j;
+
+    for (i = 0; i < u->n_opts; i++) {
+        for (j = 0; be->options[j] != NULL; j++)
+            if (strcmp(be->options[j], u->opts[i].key) == 0)
+                break;
+        if (be->options[j] == NULL)
+            return dbs__err_set(err, DBS_ECONFIG, "bad URL: unknown option '%s' for %s",
+                                u->opts[i].key, be->name);
+    }
+    return DBS_OK;
+}
+
+static int find_backend(const struct dbs_backend **out, const char *scheme, struct dbs_err *err)
+{
+    *out = dbs__backend_find(scheme);
+    if (*out != NULL)
+        return DBS_OK;
+    if (dbs__backend_known_missing(scheme))
+        return dbs__err_set(err, DBS_ECONFIG,
+                            "backend for '%s' URLs not compiled in "
+                            "(this build was configured without it)", scheme);
+    return dbs__err_set(err, DBS_ECONFIG, "bad URL: unknown scheme '%s'", scheme);
+}
+
+int dbs_session_open(dbs_session **out, const char *url)
+{
+    struct dbs_err *err = dbs__err_thread();
+    struct dbs_url *u = NULL;
+    const struct dbs_backend *be = NULL;
+    dbs_session *s = NULL;
+    int rc;
+
+    dbs__err_set_backend(err, "");
+    dbs__err_clear(err);
+    if (out == NULL)
+        return dbs__err_set(err, DBS_EMISUSE, "dbs_session_open: out is NULL");
+    *out = NULL;
+    if ((rc = dbs__url_parse(&u, url, err)) < 0)
+        return rc;
+    if ((rc = find_backend(&be, u->scheme, err)) < 0)
+        goto done;
+    dbs__err_set_backend(err, be->name);
+    if ((rc = options_allowed(be, u, err)) < 0)
+        goto done;
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        rc = dbs__err_set(err, DBS_ENOMEM, "out of memory opening a session");
+        goto done;
+    }
+    s->be = be;
+    dbs__err_set_backend(&s->err, be->name);
+    dbs__err_clear(&s->err);
+    if ((rc = be->open(&s->conn, u, err)) < 0) {
+        free(s);
+        s = NULL;
+        goto done;
+    }
+    *out = s;
+done:
+    dbs__url_free(u);
+    return rc;
+}
+
+int dbs_session_close(dbs_session *s)
+{
+    if (s == NULL)
+        return DBS_OK;
+    if (s->n_stmts > 0)
+        return dbs__err_set(&s->err, DBS_EINUSE,
+                            "dbs_session_close: %d statement(s) still open; free them first",
+                            s->n_stmts);
+    /* Closing the connection rolls back whatever is open, on both engines. */
+    s->be->close(s->conn);
+    free(s);
+    return DBS_OK;
+}
+
+const char *dbs_session_backend(const dbs_session *s)
+{
+    return s != NULL ? s->be->name : "";
+}
+
+const dbs_error *dbs_error_last(const dbs_session *s)
+{
+    return s != NULL ? &s->err.pub : &dbs__err_thread()->pub;
+}
+
+dbs_txn_state dbs_session_state(const dbs_session *s)
+{
+    return s != NULL ? s->state : DBS_TXN_IDLE;
+}
+
+int dbs_session_depth(const dbs_session *s)
+{
+    return s != NULL ? s->depth : 0;
+}
+
+int dbs__session_ready(dbs_session *s)
+{
+    dbs__err_clear(&s->err);
+    switch (s->state) {
+    case DBS_TXN_ABORTED:
+        return dbs__err_set(&s->err, DBS_ETXNABORTED,
+                            "the transaction was rolled back by the server; "
+                            "roll back before running more statements");
+    case DBS_TXN_BROKEN:
+        return dbs__err_set(&s->err, DBS_ECONNECTION,
+                            "the connection was lost; the session must be reopened");
+    default:
+        return DBS_OK;
+    }
+}
+
+int dbs__session_failed(dbs_session *s, int rc)
+{
+    if (dbs_status_family(rc) == DBS_ECONNECTION) {
+        s->state = DBS_TXN_BROKEN;
+    } else if (s->depth > 0 && s->state == DBS_TXN_ACTIVE && rc != DBS_EMISUSE
+               && rc != DBS_ENOMEM && !s->be->in_transaction(s->conn)) {
+        /* The engine rolled the whole transaction back (MariaDB deadlock,
+         * SQLite ON CONFLICT ROLLBACK): a statement sent now would run in
+         * autocommit, so nothing more may reach the server until rollback. */
+        s->state = DBS_TXN_ABORTED;
+    }
+    return rc;
+}
+
+int dbs_session_exec(dbs_session *s, const char *sql)
+{
+    int rc;
+
+    if (s == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_session_exec: session is NULL");
+    if ((rc = dbs__session_ready(s)) < 0)
+        return rc;
+    if (sql == NULL)
+        return dbs__err_set(&s->err, DBS_EMISUSE, "dbs_session_exec: sql is NULL");
+    if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+        return dbs__session_failed(s, rc);
+    return DBS_OK;
+}
+
+/* Savepoint names depend only on depth: one name per level is unique in the
+ * open stack, and user code never builds this SQL. */
+static void sp_sql(char *buf, size_t size, const char *verb, int depth)
+{
+    snprintf(buf, size, "%s dbs_sp_%d", verb, depth);
+}
+
+int dbs_session_begin(dbs_session *s)
+{
+    char sql[64];
+    int rc;
+
+    if (s == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_session_begin: session is NULL");
+    if ((rc = dbs__session_ready(s)) < 0)
+        return rc;
+    if (s->depth == 0) {
+        rc = s->be->begin != NULL ? s->be->begin(s->conn, &s->err)
+                                  : s->be->exec(s->conn, "BEGIN", &s->err);
+        if (rc < 0)
+            return dbs__session_failed(s, rc);
+        s->state = DBS_TXN_ACTIVE;
+    } else {
+        sp_sql(sql, sizeof(sql), "SAVEPOINT", s->depth + 1);
+        if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+            return dbs__session_failed(s, rc);
+    }
+    s->depth++;
+    return DBS_OK;
+}
+
+int dbs_session_commit(dbs_session *s)
+{
+    char sql[64];
+    int rc;
+
+    if (s == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_session_commit: session is NULL");
+    if ((rc = dbs__session_ready(s)) < 0)
+        return rc;
+    if (s->depth == 0)
+        return dbs__err_set(&s->err, DBS_EMISUSE, "commit without a transaction (no begin)");
+    if (s->depth > 1) {
+        sp_sql(sql, sizeof(sql), "RELEASE SAVEPOINT", s->depth);
+        if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+            return dbs__session_failed(s, rc);
+        s->depth--;
+        return DBS_OK;
+    }
+    if ((rc = s->be->exec(s->conn, "COMMIT", &s->err)) < 0) {
+        rc = dbs__session_failed(s, rc);
+        if (s->state == DBS_TXN_BROKEN) {
+            /* The COMMIT may or may not have reached the server. */
+            s->err.pub.status = rc = DBS_ECOMMITUNKNOWN;
+            s->err.pub.retryable = 0;
+        } else if (!s->be->in_transaction(s->conn)) {
+            s->state = DBS_TXN_ABORTED;
+        }
+        return rc;
+    }
+    s->depth = 0;
+    s->state = DBS_TXN_IDLE;
+    return DBS_OK;
+}
+
+int dbs_session_rollback(dbs_session *s)
+{
+    char sql[64];
+    int rc = DBS_OK;
+
+    if (s == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE,
+                            "dbs_session_rollback: session is NULL");
+    dbs__err_clear(&s->err);
+    if (s->depth == 0)
+        return dbs__err_set(&s->err, DBS_EMISUSE, "rollback without a transaction (no begin)");
+    if (s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN) {
+        /* Nothing to send: the server already rolled back (or is gone). */
+        if (--s->depth == 0 && s->state == DBS_TXN_ABORTED)
+            s->state = DBS_TXN_IDLE;
+        return DBS_OK;
+    }
+    if (s->depth > 1) {
+        sp_sql(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT", s->depth);
+        rc = s->be->exec(s->conn, sql, &s->err);
+        if (rc == DBS_OK) {
+            sp_sql(sql, sizeof(sql), "RELEASE SAVEPOINT", s->depth);
+            rc = s->be->exec(s->conn, sql, &s->err);
+        }
+        if (rc < 0)
+            return dbs__session_failed(s, rc);
+        s->depth--;
+        return DBS_OK;
+    }
+    rc = s->be->exec(s->conn, "ROLLBACK", &s->err);
+    if (rc < 0 && dbs_status_family(rc) == DBS_ECONNECTION)
+        s->state = DBS_TXN_BROKEN;  /* the server drops the transaction with the link */
+    s->depth = 0;
+    if (s->state != DBS_TXN_BROKEN)
+        s->state = DBS_TXN_IDLE;
+    return rc;
+}
