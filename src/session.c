@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "sqltext.h"
 
 static int options_allowed(const struct dbs_backend *be, const struct dbs_url *u,
                            struct dbs_err *err)
@@ -143,8 +144,9 @@ int dbs_session_exec(dbs_session *s, const char *sql)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_session_exec: session is NULL");
     if ((rc = dbs__session_ready(s)) < 0)
         return rc;
-    if (sql == NULL)
-        return dbs__err_set(&s->err, DBS_EMISUSE, "dbs_session_exec: sql is NULL");
+    if (sql == NULL || dbs__sql_blank(sql))
+        return dbs__err_set(&s->err, DBS_EMISUSE, "dbs_session_exec: %s",
+                            sql == NULL ? "sql is NULL" : "empty statement");
     if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
         return dbs__session_failed(s, rc);
     return DBS_OK;

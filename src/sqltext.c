@@ -114,3 +114,15 @@ enum dbs_sql_verb dbs__sql_target(const char *sql, char *buf, size_t size)
         buf[0] = '\0';
     return verb;
 }
+
+int dbs__sql_blank(const char *sql)
+{
+    const char *p = sql;
+
+    for (;;) {
+        p = skip_space(p);
+        if (*p != ';')
+            return *p == '\0';
+        p++;
+    }
+}

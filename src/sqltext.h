@@ -14,4 +14,8 @@ enum dbs_sql_verb { DBS_SQL_OTHER, DBS_SQL_INSERT, DBS_SQL_UPDATE, DBS_SQL_DELET
  */
 enum dbs_sql_verb dbs__sql_target(const char *sql, char *buf, size_t size);
 
+
+
+/* 1 if sql holds nothing but white space, semicolons and comments. */
+int dbs__sql_blank(const char *sql);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "session.h"
+#include "sqltext.h"
 
 enum phase { PH_READY, PH_ROW, PH_DONE };
 
@@ -33,6 +34,8 @@ int dbs_stmt_prepare(dbs_stmt **out, dbs_session *s, const char *sql)
         return rc;
     if (out == NULL || sql == NULL)
         return MISUSE(s, "dbs_stmt_prepare: %s is NULL", out == NULL ? "out" : "sql");
+    if (dbs__sql_blank(sql))
+        return MISUSE(s, "dbs_stmt_prepare: empty statement");
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory preparing a statement");
     if ((rc = s->be->prepare(&st->b, s->conn, sql, &s->err)) < 0) {

@@ -104,12 +104,46 @@ static void sqlite_close(struct dbs_conn *base)
     free(c);
 }
 
+static int only_space(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';')
+        s++;
+    return *s == '\0';
+}
+
+/* Prepare exactly one statement: text after it is a syntax error, as on
+ * MariaDB (which runs without CLIENT_MULTI_STATEMENTS). */
+static int prepare_one(sqlite3 *db, const char *sql, sqlite3_stmt **out, struct dbs_err *err)
+{
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, out, &tail);
+
+    if (rc != SQLITE_OK)
+        return dbs__sqlite_error(db, rc, sql, err);
+    if (*out == NULL)
+        return dbs__err_set(err, DBS_EMISUSE, "empty statement (only comments)");
+    if (tail != NULL && !only_space(tail)) {
+        sqlite3_finalize(*out);
+        *out = NULL;
+        return dbs__err_set(err, DBS_ESYNTAX,
+                            "one statement at a time: text after the first statement");
+    }
+    return DBS_OK;
+}
+
 static int sqlite_exec(struct dbs_conn *base, const char *sql, struct dbs_err *err)
 {
     struct sqlite_conn *c = (struct sqlite_conn *)base;
-    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    sqlite3_stmt *st = NULL;
+    int rc;
 
-    return rc == SQLITE_OK ? DBS_OK : dbs__sqlite_error(c->db, rc, sql, err);
+    if ((rc = prepare_one(c->db, sql, &st, err)) < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    rc = rc == SQLITE_DONE ? DBS_OK : dbs__sqlite_error(c->db, rc, sql, err);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int sqlite_begin(struct dbs_conn *base, struct dbs_err *err)
@@ -132,35 +166,19 @@ static int starts_with_insert(const char *sql)
     return sqlite3_strnicmp(sql, "INSERT", 6) == 0 || sqlite3_strnicmp(sql, "REPLACE", 7) == 0;
 }
 
-static int only_space(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';')
-        s++;
-    return *s == '\0';
-}
-
 static int sqlite_prepare(struct dbs_bstmt **out, struct dbs_conn *base, const char *sql,
                           struct dbs_err *err)
 {
     struct sqlite_conn *c = (struct sqlite_conn *)base;
     struct sqlite_stmt *st;
-    const char *tail = NULL;
     int rc;
 
     *out = NULL;
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return dbs__err_set(err, DBS_ENOMEM, "out of memory preparing a statement");
-    rc = sqlite3_prepare_v2(c->db, sql, -1, &st->st, &tail);
-    if (rc != SQLITE_OK) {
+    if ((rc = prepare_one(c->db, sql, &st->st, err)) < 0) {
         free(st);
-        return dbs__sqlite_error(c->db, rc, sql, err);
-    }
-    if (st->st == NULL || (tail != NULL && !only_space(tail))) {
-        const char *why = st->st == NULL ? "empty statement"
-                                         : "one statement per prepare (text after ';')";
-        sqlite3_finalize(st->st);
-        free(st);
-        return dbs__err_set(err, DBS_EMISUSE, "%s", why);
+        return rc;
     }
     st->base.conn = base;
     st->is_insert = starts_with_insert(sql);
