@@ -225,7 +225,7 @@ int dbs_session_rollback(dbs_session *s)
     if (s == NULL)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE,
                             "dbs_session_rollback: session is NULL");
-    dbs__err_clear(&s->err);
+    /* The last error is kept: it explains why the caller is rolling back. */
     if (s->depth == 0)
         return dbs__err_set(&s->err, DBS_EMISUSE, "rollback without a transaction (no begin)");
     if (s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN) {

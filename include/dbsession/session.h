@@ -89,7 +89,9 @@ DBS_EXTERN(int) dbs_session_commit(dbs_session *s);
 /**
  * Roll back the innermost level: ROLLBACK at depth 1, ROLLBACK TO SAVEPOINT
  * (then RELEASE) deeper. In an aborted transaction nothing is sent to the
- * server (it already rolled back) and the level is simply closed.
+ * server (it already rolled back) and the level is simply closed. A
+ * successful rollback leaves dbs_error_last() as it was, so the failure that
+ * led to it can still be read and reported.
  * @return DBS_OK; DBS_EMISUSE when no transaction is open; an engine error.
  */
 DBS_EXTERN(int) dbs_session_rollback(dbs_session *s);
