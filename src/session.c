@@ -34,12 +34,39 @@ static int find_backend(const struct dbs_backend **out, const char *scheme, stru
     return dbs__err_set(err, DBS_ECONFIG, "bad URL: unknown scheme '%s'", scheme);
 }
 
+static void free_url_copy(char *url)
+{
+    volatile char *p = url;
+
+    while (p != NULL && *p != '\0')
+        *p++ = '\0';
+    free(url);
+}
+
+/* Parse url, find its backend and connect: shared by open and reconnect. */
+static int connect_url(const struct dbs_backend **be_out, struct dbs_conn **conn_out,
+                       const char *url, struct dbs_err *err)
+{
+    struct dbs_url *u = NULL;
+    int rc;
+
+    if ((rc = dbs__url_parse(&u, url, err)) < 0)
+        return rc;
+    if ((rc = find_backend(be_out, u->scheme, err)) < 0)
+        goto done;
+    dbs__err_set_backend(err, (*be_out)->name);
+    if ((rc = options_allowed(*be_out, u, err)) < 0)
+        goto done;
+    rc = (*be_out)->open(conn_out, u, err);
+done:
+    dbs__url_free(u);
+    return rc;
+}
+
 int dbs_session_open(dbs_session **out, const char *url)
 {
     struct dbs_err *err = dbs__err_thread();
-    struct dbs_url *u = NULL;
-    const struct dbs_backend *be = NULL;
-    dbs_session *s = NULL;
+    dbs_session *s;
     int rc;
 
     dbs__err_set_backend(err, "");
@@ -47,29 +74,48 @@ int dbs_session_open(dbs_session **out, const char *url)
     if (out == NULL)
         return dbs__err_set(err, DBS_EMISUSE, "dbs_session_open: out is NULL");
     *out = NULL;
-    if ((rc = dbs__url_parse(&u, url, err)) < 0)
-        return rc;
-    if ((rc = find_backend(&be, u->scheme, err)) < 0)
-        goto done;
-    dbs__err_set_backend(err, be->name);
-    if ((rc = options_allowed(be, u, err)) < 0)
-        goto done;
-    if ((s = calloc(1, sizeof(*s))) == NULL) {
-        rc = dbs__err_set(err, DBS_ENOMEM, "out of memory opening a session");
-        goto done;
-    }
-    s->be = be;
-    dbs__err_set_backend(&s->err, be->name);
-    dbs__err_clear(&s->err);
-    if ((rc = be->open(&s->conn, u, err)) < 0) {
+    if (url == NULL)
+        return dbs__err_set(err, DBS_EMISUSE, "dbs_session_open: url is NULL");
+    if ((s = calloc(1, sizeof(*s))) == NULL || (s->url = strdup(url)) == NULL) {
         free(s);
-        s = NULL;
-        goto done;
+        return dbs__err_set(err, DBS_ENOMEM, "out of memory opening a session");
     }
+    if ((rc = connect_url(&s->be, &s->conn, url, err)) < 0) {
+        free_url_copy(s->url);
+        free(s);
+        return rc;
+    }
+    dbs__err_set_backend(&s->err, s->be->name);
+    dbs__err_clear(&s->err);
     *out = s;
-done:
-    dbs__url_free(u);
-    return rc;
+    return DBS_OK;
+}
+
+int dbs_session_reconnect(dbs_session *s)
+{
+    struct dbs_conn *conn = NULL;
+    const struct dbs_backend *be = NULL;
+    int rc;
+
+    if (s == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE,
+                            "dbs_session_reconnect: session is NULL");
+    dbs__err_clear(&s->err);
+    if (s->depth > 0 && s->state != DBS_TXN_BROKEN)
+        return dbs__err_set(&s->err, DBS_EMISUSE,
+                            "reconnect inside a transaction: commit or roll back first");
+    if (s->n_stmts > 0)
+        return dbs__err_set(&s->err, DBS_EINUSE, "reconnect: %d statement(s) still open; "
+                            "free them first", s->n_stmts);
+    if ((rc = connect_url(&be, &conn, s->url, &s->err)) < 0)
+        return rc;
+    /* Only now drop the old link: a failed reconnect leaves the session as it was. */
+    s->be->close(s->conn);
+    s->be = be;
+    s->conn = conn;
+    s->depth = 0;
+    s->state = DBS_TXN_IDLE;
+    return DBS_OK;
 }
 
 int dbs_session_close(dbs_session *s)
@@ -82,6 +128,7 @@ int dbs_session_close(dbs_session *s)
                             s->n_stmts);
     /* Closing the connection rolls back whatever is open, on both engines. */
     s->be->close(s->conn);
+    free_url_copy(s->url);
     free(s);
     return DBS_OK;
 }

@@ -14,6 +14,7 @@ struct dbs_session {
     dbs_txn_state state;
     unsigned sp_seq;        /* savepoint names: dbs_sp_<depth> suffices, see begin */
     int n_stmts;            /* open statements: close refuses while > 0 */
+    char *url;              /* for dbs_session_reconnect; holds the password: wiped on free */
 };
 
 /* Call at the top of every public entry point that talks to the server:

@@ -96,6 +96,18 @@ DBS_EXTERN(int) dbs_session_commit(dbs_session *s);
  */
 DBS_EXTERN(int) dbs_session_rollback(dbs_session *s);
 
+/**
+ * Connect again with the session's URL, after the connection was lost
+ * (DBS_TXN_BROKEN) or whenever no transaction is open. Never done
+ * automatically: a reconnect inside a transaction would silently lose it.
+ *
+ * @return DBS_OK (the session is idle on a new connection); DBS_EMISUSE inside
+ *         a live transaction; DBS_EINUSE while statements are open (free
+ *         them: they belong to the old connection); the open error otherwise,
+ *         leaving the session as it was.
+ */
+DBS_EXTERN(int) dbs_session_reconnect(dbs_session *s);
+
 /** Current transaction state; DBS_TXN_IDLE for NULL. */
 DBS_EXTERN(dbs_txn_state) dbs_session_state(const dbs_session *s);
 
