@@ -122,16 +122,53 @@ int dbs_session_close(dbs_session *s)
 {
     if (s == NULL)
         return DBS_OK;
-    if (s->n_stmts > 0)
+    if (s->n_stmts > 0 || s->n_children > 0)
         return dbs__err_set(&s->err, DBS_EINUSE,
-                            "dbs_session_close: %d statement(s) still open; free them first",
-                            s->n_stmts);
+                            "dbs_session_close: %d statement(s) and %d unit(s) of work still "
+                            "open; free them first", s->n_stmts, s->n_children);
     /* Closing the connection rolls back whatever is open, on both engines. */
     s->be->close(s->conn);
     free_url_copy(s->url);
+    free(s->guards);
     free(s);
     return DBS_OK;
 }
+
+int dbs__session_guard_push(dbs_session *s)
+{
+    if (s->n_guards == s->cap_guards) {
+        int cap = s->cap_guards ? 2 * s->cap_guards : 8;
+        int *g = realloc(s->guards, (size_t)cap * sizeof(*g));
+        if (g == NULL)
+            return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory");
+        s->guards = g;
+        s->cap_guards = cap;
+    }
+    s->guards[s->n_guards++] = s->depth;
+    return DBS_OK;
+}
+
+void dbs__session_guard_pop(dbs_session *s)
+{
+    if (s->n_guards > 0)
+        s->n_guards--;
+}
+
+/* Commit or rollback of a level that dbs_txn_run owns is the caller's mistake. */
+static int guarded(dbs_session *s, const char *verb)
+{
+    if (s->n_guards > 0 && s->guards[s->n_guards - 1] == s->depth)
+        return dbs__err_set(&s->err, DBS_EMISUSE, "%s inside dbs_txn_run: the transaction "
+                            "belongs to it (return DBS_OK to commit, an error to roll back)",
+                            verb);
+    return DBS_OK;
+}
+
+#define NOTIFY(s, slot, depth)                                              \
+    do {                                                                    \
+        if ((s)->listener != NULL && (s)->listener->slot != NULL)           \
+            (s)->listener->slot((s)->listener_payload, (depth));            \
+    } while (0)
 
 const char *dbs_session_backend(const dbs_session *s)
 {
@@ -227,6 +264,7 @@ int dbs_session_begin(dbs_session *s)
             return dbs__session_failed(s, rc);
     }
     s->depth++;
+    NOTIFY(s, after_begin, s->depth);
     return DBS_OK;
 }
 
@@ -241,10 +279,16 @@ int dbs_session_commit(dbs_session *s)
         return rc;
     if (s->depth == 0)
         return dbs__err_set(&s->err, DBS_EMISUSE, "commit without a transaction (no begin)");
+    if ((rc = guarded(s, "commit")) < 0)
+        return rc;
+    if (s->listener != NULL && s->listener->before_commit != NULL
+        && (rc = s->listener->before_commit(s->listener_payload, s->depth)) < 0)
+        return rc;
     if (s->depth > 1) {
         sp_sql(sql, sizeof(sql), "RELEASE SAVEPOINT", s->depth);
         if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
             return dbs__session_failed(s, rc);
+        NOTIFY(s, after_commit, s->depth);
         s->depth--;
         return DBS_OK;
     }
@@ -259,9 +303,18 @@ int dbs_session_commit(dbs_session *s)
         }
         return rc;
     }
+    NOTIFY(s, after_commit, 1);
     s->depth = 0;
     s->state = DBS_TXN_IDLE;
     return DBS_OK;
+}
+
+/* Close level s->depth after its rollback (sent or not). */
+static void level_rolled_back(dbs_session *s)
+{
+    NOTIFY(s, after_rollback, s->depth);
+    if (--s->depth == 0 && s->state != DBS_TXN_BROKEN)
+        s->state = DBS_TXN_IDLE;
 }
 
 int dbs_session_rollback(dbs_session *s)
@@ -275,10 +328,11 @@ int dbs_session_rollback(dbs_session *s)
     /* The last error is kept: it explains why the caller is rolling back. */
     if (s->depth == 0)
         return dbs__err_set(&s->err, DBS_EMISUSE, "rollback without a transaction (no begin)");
+    if ((rc = guarded(s, "rollback")) < 0)
+        return rc;
     if (s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN) {
         /* Nothing to send: the server already rolled back (or is gone). */
-        if (--s->depth == 0 && s->state == DBS_TXN_ABORTED)
-            s->state = DBS_TXN_IDLE;
+        level_rolled_back(s);
         return DBS_OK;
     }
     if (s->depth > 1) {
@@ -290,14 +344,13 @@ int dbs_session_rollback(dbs_session *s)
         }
         if (rc < 0)
             return dbs__session_failed(s, rc);
-        s->depth--;
+        level_rolled_back(s);
         return DBS_OK;
     }
     rc = s->be->exec(s->conn, "ROLLBACK", &s->err);
     if (rc < 0 && dbs_status_family(rc) == DBS_ECONNECTION)
         s->state = DBS_TXN_BROKEN;  /* the server drops the transaction with the link */
-    s->depth = 0;
-    if (s->state != DBS_TXN_BROKEN)
-        s->state = DBS_TXN_IDLE;
+    /* Whatever ROLLBACK said, the transaction is over on the server. */
+    level_rolled_back(s);
     return rc;
 }

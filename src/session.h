@@ -6,6 +6,19 @@
 #include "dbsession/stmt.h"
 #include "../backends/backend.h"
 
+/*
+ * Who else needs to know about transaction boundaries (the unit of work, to
+ * keep memory in step with the database). Every slot may be NULL.
+ */
+struct dbs__txn_listener {
+    /* before COMMIT/RELEASE of level depth; a failure fails the commit */
+    int  (*before_commit)(void *payload, int depth);
+    void (*after_begin)(void *payload, int depth);
+    void (*after_commit)(void *payload, int depth);
+    /* level depth was rolled back (or lost with an aborted transaction) */
+    void (*after_rollback)(void *payload, int depth);
+};
+
 struct dbs_session {
     const struct dbs_backend *be;
     struct dbs_conn *conn;
@@ -15,7 +28,17 @@ struct dbs_session {
     unsigned sp_seq;        /* savepoint names: dbs_sp_<depth> suffices, see begin */
     int n_stmts;            /* open statements: close refuses while > 0 */
     char *url;              /* for dbs_session_reconnect; holds the password: wiped on free */
+    int n_children;         /* other objects borrowing the session (unit of work) */
+    const struct dbs__txn_listener *listener;
+    void *listener_payload;
+    int *guards;            /* depths owned by dbs_txn_run, innermost last */
+    int n_guards, cap_guards;
 };
+
+/* Protect the current depth: commit/rollback of it by anyone but the owner
+ * (who pops the guard first) is misuse. */
+int dbs__session_guard_push(dbs_session *s);
+void dbs__session_guard_pop(dbs_session *s);
 
 /* Call at the top of every public entry point that talks to the server:
  * clears the error, refuses when the session cannot run statements. */
