@@ -79,6 +79,9 @@ struct dbs_backend {
 
     /* optional: NULL = core sends "BEGIN" */
     int  (*begin)(struct dbs_conn *c, struct dbs_err *err);
+    /* optional: the character that quotes identifiers (doubled inside);
+     * 0 = the SQL standard's '"' */
+    char ident_quote;
     /* slots above are version 1; add below and bump the version */
 };
 

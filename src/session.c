@@ -170,6 +170,38 @@ static int guarded(dbs_session *s, const char *verb)
             (s)->listener->slot((s)->listener_payload, (depth));            \
     } while (0)
 
+int dbs_session_quote_ident(dbs_session *s, const char *name, char **out)
+{
+    char q, *w;
+    size_t n = 0;
+    const char *p;
+
+    if (out != NULL)
+        *out = NULL;
+    if (s == NULL || name == NULL || out == NULL || *name == '\0')
+        return dbs__err_set(s != NULL ? &s->err : dbs__err_thread(), DBS_EMISUSE,
+                            "dbs_session_quote_ident: NULL argument or empty name");
+    q = s->be->ident_quote != 0 ? s->be->ident_quote : '"';
+    for (p = name; *p; p++)
+        n += *p == q ? 2 : 1;
+    if ((w = *out = malloc(n + 3)) == NULL)
+        return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory quoting a name");
+    *w++ = q;
+    for (p = name; *p; p++) {
+        if (*p == q)
+            *w++ = q;
+        *w++ = *p;
+    }
+    *w++ = q;
+    *w = '\0';
+    return DBS_OK;
+}
+
+void dbs_free(void *p)
+{
+    free(p);
+}
+
 const char *dbs_session_backend(const dbs_session *s)
 {
     return s != NULL ? s->be->name : "";

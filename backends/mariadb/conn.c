@@ -260,4 +260,5 @@ const struct dbs_backend dbs__backend_mariadb = {
     .last_insert_id = dbs__mdb_last_insert_id,
     .in_transaction = mdb_in_transaction,
     .begin = mdb_begin,
+    .ident_quote = '`',
 };

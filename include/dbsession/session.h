@@ -108,6 +108,20 @@ DBS_EXTERN(int) dbs_session_rollback(dbs_session *s);
  */
 DBS_EXTERN(int) dbs_session_reconnect(dbs_session *s);
 
+/**
+ * Quote an identifier (table or column name) for this session's engine:
+ * "name" on SQLite, `name` on MariaDB, embedded quotes doubled. For SQL
+ * built from names the program knows, never from user input values (bind those).
+ *
+ * @param[out] out  the quoted name, owned: free with dbs_free(). NULL on failure.
+ * @return DBS_OK; DBS_EMISUSE (NULL argument, empty name, a NUL-free name is
+ *         required); DBS_ENOMEM.
+ */
+DBS_EXTERN(int) dbs_session_quote_ident(dbs_session *s, const char *name, char **out);
+
+/** Free memory that dbsession allocated for the caller. NULL is a no-op. */
+DBS_EXTERN(void) dbs_free(void *p);
+
 /** Current transaction state; DBS_TXN_IDLE for NULL. */
 DBS_EXTERN(dbs_txn_state) dbs_session_state(const dbs_session *s);
 
