@@ -82,6 +82,19 @@ struct dbs_backend {
     /* optional: the character that quotes identifiers (doubled inside);
      * 0 = the SQL standard's '"' */
     char ident_quote;
+
+    /* DDL dialect for create_all, indexed by dbs_field_type (DBS_FT_*); a
+     * "%zu" in the CHARS entry takes the length. NULL entries: "TEXT". */
+    const char *const *ddl_types;
+    /* the whole column definition after the name of an autoincrement key */
+    const char *ddl_autoinc_pk;
+    /* appended to CREATE TABLE (...), or NULL */
+    const char *ddl_table_suffix;
+    /* rows one INSERT ... VALUES (..),(..) RETURNING may carry with the
+     * generated keys coming back in VALUES order; 0 = one row per statement */
+    int insert_returning_rows;
+    /* most placeholders one statement may carry */
+    int max_params;
     /* slots above are version 1; add below and bump the version */
 };
 

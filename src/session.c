@@ -222,6 +222,20 @@ int dbs_session_depth(const dbs_session *s)
     return s != NULL ? s->depth : 0;
 }
 
+int dbs__session_send(dbs_session *s, const char *sql)
+{
+    DBS__TRACE(s, sql);
+    return s->be->exec(s->conn, sql, &s->err);
+}
+
+void dbs_session_set_trace(dbs_session *s, dbs_trace_fn fn, void *payload)
+{
+    if (s == NULL)
+        return;
+    s->trace = fn;
+    s->trace_payload = payload;
+}
+
 int dbs__session_ready(dbs_session *s)
 {
     dbs__err_clear(&s->err);
@@ -263,7 +277,7 @@ int dbs_session_exec(dbs_session *s, const char *sql)
     if (sql == NULL || dbs__sql_blank(sql))
         return dbs__err_set(&s->err, DBS_EMISUSE, "dbs_session_exec: %s",
                             sql == NULL ? "sql is NULL" : "empty statement");
-    if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+    if ((rc = dbs__session_send(s, sql)) < 0)
         return dbs__session_failed(s, rc);
     return DBS_OK;
 }
@@ -284,7 +298,11 @@ int dbs_session_begin(dbs_session *s)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_session_begin: session is NULL");
     if ((rc = dbs__session_ready(s)) < 0)
         return rc;
+    if (s->listener != NULL && s->listener->before_begin != NULL
+        && (rc = s->listener->before_begin(s->listener_payload, s->depth + 1)) < 0)
+        return rc;
     if (s->depth == 0) {
+        DBS__TRACE(s, "BEGIN");
         rc = s->be->begin != NULL ? s->be->begin(s->conn, &s->err)
                                   : s->be->exec(s->conn, "BEGIN", &s->err);
         if (rc < 0)
@@ -292,7 +310,7 @@ int dbs_session_begin(dbs_session *s)
         s->state = DBS_TXN_ACTIVE;
     } else {
         sp_sql(sql, sizeof(sql), "SAVEPOINT", s->depth + 1);
-        if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+        if ((rc = dbs__session_send(s, sql)) < 0)
             return dbs__session_failed(s, rc);
     }
     s->depth++;
@@ -318,13 +336,13 @@ int dbs_session_commit(dbs_session *s)
         return rc;
     if (s->depth > 1) {
         sp_sql(sql, sizeof(sql), "RELEASE SAVEPOINT", s->depth);
-        if ((rc = s->be->exec(s->conn, sql, &s->err)) < 0)
+        if ((rc = dbs__session_send(s, sql)) < 0)
             return dbs__session_failed(s, rc);
         NOTIFY(s, after_commit, s->depth);
         s->depth--;
         return DBS_OK;
     }
-    if ((rc = s->be->exec(s->conn, "COMMIT", &s->err)) < 0) {
+    if ((rc = dbs__session_send(s, "COMMIT")) < 0) {
         rc = dbs__session_failed(s, rc);
         if (s->state == DBS_TXN_BROKEN) {
             /* The COMMIT may or may not have reached the server. */
@@ -369,17 +387,17 @@ int dbs_session_rollback(dbs_session *s)
     }
     if (s->depth > 1) {
         sp_sql(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT", s->depth);
-        rc = s->be->exec(s->conn, sql, &s->err);
+        rc = dbs__session_send(s, sql);
         if (rc == DBS_OK) {
             sp_sql(sql, sizeof(sql), "RELEASE SAVEPOINT", s->depth);
-            rc = s->be->exec(s->conn, sql, &s->err);
+            rc = dbs__session_send(s, sql);
         }
         if (rc < 0)
             return dbs__session_failed(s, rc);
         level_rolled_back(s);
         return DBS_OK;
     }
-    rc = s->be->exec(s->conn, "ROLLBACK", &s->err);
+    rc = dbs__session_send(s, "ROLLBACK");
     if (rc < 0 && dbs_status_family(rc) == DBS_ECONNECTION)
         s->state = DBS_TXN_BROKEN;  /* the server drops the transaction with the link */
     /* Whatever ROLLBACK said, the transaction is over on the server. */

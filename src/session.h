@@ -11,6 +11,8 @@
  * keep memory in step with the database). Every slot may be NULL.
  */
 struct dbs__txn_listener {
+    /* before BEGIN/SAVEPOINT opens level depth; a failure fails the begin */
+    int  (*before_begin)(void *payload, int depth);
     /* before COMMIT/RELEASE of level depth; a failure fails the commit */
     int  (*before_commit)(void *payload, int depth);
     void (*after_begin)(void *payload, int depth);
@@ -33,7 +35,19 @@ struct dbs_session {
     void *listener_payload;
     int *guards;            /* depths owned by dbs_txn_run, innermost last */
     int n_guards, cap_guards;
+    dbs_trace_fn trace;
+    void *trace_payload;
 };
+
+/* Report sql to the trace hook, if any. */
+#define DBS__TRACE(s, sql)                                   \
+    do {                                                     \
+        if ((s)->trace != NULL)                              \
+            (s)->trace((sql), (s)->trace_payload);           \
+    } while (0)
+
+/* The exec slot, traced: every statement the core sends goes through here. */
+int dbs__session_send(dbs_session *s, const char *sql);
 
 /* Protect the current depth: commit/rollback of it by anyone but the owner
  * (who pops the guard first) is misuse. */

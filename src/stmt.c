@@ -17,6 +17,7 @@ struct dbs_stmt {
     enum phase phase;
     int ncols_conv;
     char (*conv)[32];      /* per column: numbers read as text */
+    char *sql;             /* for the trace hook */
 };
 
 #define MISUSE(s, ...) dbs__err_set(&(s)->err, DBS_EMISUSE, __VA_ARGS__)
@@ -36,9 +37,12 @@ int dbs_stmt_prepare(dbs_stmt **out, dbs_session *s, const char *sql)
         return MISUSE(s, "dbs_stmt_prepare: %s is NULL", out == NULL ? "out" : "sql");
     if (dbs__sql_blank(sql))
         return MISUSE(s, "dbs_stmt_prepare: empty statement");
-    if ((st = calloc(1, sizeof(*st))) == NULL)
+    if ((st = calloc(1, sizeof(*st))) == NULL || (st->sql = strdup(sql)) == NULL) {
+        free(st);
         return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory preparing a statement");
+    }
     if ((rc = s->be->prepare(&st->b, s->conn, sql, &s->err)) < 0) {
+        free(st->sql);
         free(st);
         return dbs__session_failed(s, rc);
     }
@@ -55,6 +59,7 @@ void dbs_stmt_free(dbs_stmt *st)
         return;
     st->s->be->finalize(st->b);
     st->s->n_stmts--;
+    free(st->sql);
     free(st->conv);
     free(st);
 }
@@ -165,8 +170,11 @@ int dbs_stmt_step(dbs_stmt *st)
         return rc;
     /* Reading further rows of a statement that already ran is allowed in
      * any state: MariaDB holds them client-side, SQLite reads its own file. */
-    if (st->phase == PH_READY && (rc = dbs__session_ready(st->s)) < 0)
-        return rc;
+    if (st->phase == PH_READY) {
+        if ((rc = dbs__session_ready(st->s)) < 0)
+            return rc;
+        DBS__TRACE(st->s, st->sql);
+    }
     dbs__err_clear(&st->s->err);
     rc = st->s->be->step(st->b, &st->s->err);
     if (rc == DBS_ROW) {

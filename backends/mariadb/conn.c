@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mariadb.h"
+#include "dbsession/model.h"
 
 /* Seconds the connect may take when the URL does not say. */
 #define MDB_CONNECT_TIMEOUT 10.0
@@ -22,6 +23,12 @@ static const char mdb_session_sql[] =
     "SET SESSION sql_mode='STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_ENGINE_SUBSTITUTION,NO_AUTO_CREATE_USER', default_storage_engine=InnoDB, "
     "autocommit=1, lc_messages='en_US'";   /* errors.c reads names from English messages */
+
+static const char *const mdb_ddl_types[] = {
+    [DBS_FT_INT64] = "BIGINT", [DBS_FT_INT32] = "INT", [DBS_FT_DOUBLE] = "DOUBLE",
+    [DBS_FT_BOOL] = "BOOLEAN", [DBS_FT_TEXT] = "TEXT", [DBS_FT_CHARS] = "VARCHAR(%zu)",
+    [DBS_FT_BLOB] = "LONGBLOB", [DBS_FT_TIMESTAMP] = "BIGINT",
+};
 
 static pthread_once_t mdb_init_once = PTHREAD_ONCE_INIT;
 static int mdb_init_rc;
@@ -261,4 +268,10 @@ const struct dbs_backend dbs__backend_mariadb = {
     .in_transaction = mdb_in_transaction,
     .begin = mdb_begin,
     .ident_quote = '`',
+    .ddl_types = mdb_ddl_types,
+    .ddl_autoinc_pk = "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+    .ddl_table_suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    /* InnoDB assigns AUTO_INCREMENT values in VALUES order within a statement */
+    .insert_returning_rows = 1000,
+    .max_params = 65535,
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sqlite.h"
+#include "dbsession/model.h"
 
 struct sqlite_stmt {
     struct dbs_bstmt base;
@@ -319,6 +320,12 @@ static int64_t sqlite_last_insert_id(struct dbs_bstmt *base)
     return ((struct sqlite_stmt *)base)->insert_id;
 }
 
+static const char *const ddl_types[] = {
+    [DBS_FT_INT64] = "INTEGER", [DBS_FT_INT32] = "INTEGER", [DBS_FT_DOUBLE] = "REAL",
+    [DBS_FT_BOOL] = "INTEGER", [DBS_FT_TEXT] = "TEXT", [DBS_FT_CHARS] = "VARCHAR(%zu)",
+    [DBS_FT_BLOB] = "BLOB", [DBS_FT_TIMESTAMP] = "INTEGER",
+};
+
 const struct dbs_backend dbs__backend_sqlite = {
     .version = DBS_BACKEND_VERSION,
     .name = "sqlite",
@@ -340,4 +347,10 @@ const struct dbs_backend dbs__backend_sqlite = {
     .last_insert_id = sqlite_last_insert_id,
     .in_transaction = sqlite_in_transaction,
     .begin = sqlite_begin,
+    .ddl_types = ddl_types,
+    .ddl_autoinc_pk = "INTEGER PRIMARY KEY AUTOINCREMENT",
+    /* RETURNING rows come back "in an arbitrary order" (lang_returning.html),
+     * and in-process a cached one-row INSERT is as fast: one row per statement. */
+    .insert_returning_rows = 0,
+    .max_params = 32766,
 };

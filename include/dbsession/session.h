@@ -122,6 +122,16 @@ DBS_EXTERN(int) dbs_session_quote_ident(dbs_session *s, const char *name, char *
 /** Free memory that dbsession allocated for the caller. NULL is a no-op. */
 DBS_EXTERN(void) dbs_free(void *p);
 
+/** Called with the SQL of every statement sent to the server. */
+typedef void (*dbs_trace_fn)(const char *sql, void *payload);
+
+/**
+ * Trace every statement the session sends (exec, each execution of a
+ * prepared statement, transaction control). NULL @p fn turns tracing off.
+ * The SQL never contains bound values, so no secret or user data leaks.
+ */
+DBS_EXTERN(void) dbs_session_set_trace(dbs_session *s, dbs_trace_fn fn, void *payload);
+
 /** Current transaction state; DBS_TXN_IDLE for NULL. */
 DBS_EXTERN(dbs_txn_state) dbs_session_state(const dbs_session *s);
 

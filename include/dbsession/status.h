@@ -42,7 +42,11 @@ DBS_BEGIN_DECLS
     X(ESYNTAX,       -601, "syntax",         "syntax error")                     \
     X(EUNDEFINED,    -602, "undefined",      "no such table, column or object")  \
     X(EPERMISSION,   -603, "permission",     "permission denied")                \
-    X(EREADONLY,     -604, "read_only",      "database is read-only")
+    X(EREADONLY,     -604, "read_only",      "database is read-only")             \
+    X(EUOW,          -700, "unit_of_work",   "unit of work refused")              \
+    X(ESTALE,        -701, "stale",          "row changed or deleted by another") \
+    X(EIDENTITY,     -702, "identity_conflict", "primary key already tracked")    \
+    X(ECYCLE,        -703, "cycle",          "foreign keys form a cycle")
 
 /** Status codes. Negative values are error kinds. */
 typedef enum dbs_status {
