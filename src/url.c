@@ -193,9 +193,24 @@ static int parse_authority(struct dbs_url *u, const char *s, size_t len, struct 
     return parse_hostport(u, s, len, err);
 }
 
+/* The query starts at the first '?' after the user info: a '?' in a
+ * password must not turn the password into an option name. */
+static const char *query_start(const char *rest)
+{
+    const char *from = rest, *end, *p;
+
+    if (rest[0] == '/' && rest[1] == '/') {
+        end = rest + 2 + strcspn(rest + 2, "/");
+        for (p = rest + 2; p < end; p++)
+            if (*p == '@')
+                from = p + 1;
+    }
+    return strchr(from, '?');
+}
+
 static int parse_rest(struct dbs_url *u, const char *rest, struct dbs_err *err)
 {
-    const char *q = strchr(rest, '?');
+    const char *q = query_start(rest);
     size_t len = q != NULL ? (size_t)(q - rest) : strlen(rest);
     int rc;
 

@@ -4,12 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "harness.h"
 
 const char *dbs_test_url;
 const char *dbs_test_backend;
 
 static char sqlite_dir[64];
+static char mariadb_url[1024];
 static char sqlite_file[128];
 
 struct matrix_entry {
@@ -185,6 +187,37 @@ static int run_group(const char *feature, const char *backend, const struct CMUn
     return failed;
 }
 
+/*
+ * Each test program gets a database of its own on MariaDB (dbs_test_<feature>),
+ * so that programs run in parallel by make -j never drop each other's tables.
+ * Returns the URL to use, or NULL when the database cannot be made.
+ */
+static const char *own_database(const char *url, const char *feature)
+{
+    const char *auth = strstr(url, "://"), *q = strchr(url, '?'), *slash;
+    dbs_session *s = NULL;
+    char sql[256];
+    int rc;
+
+    if (auth == NULL)
+        return NULL;
+    slash = strchr(auth + 3, '/');
+    if (slash == NULL || (q != NULL && slash > q))
+        return NULL;
+    snprintf(mariadb_url, sizeof(mariadb_url), "%.*s/dbs_test_%s%s", (int)(slash - url), url,
+             feature, q != NULL ? q : "");
+    if (dbs_session_open(&s, url) != DBS_OK) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", feature, url, dbs_error_last(NULL)->message);
+        return NULL;
+    }
+    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS dbs_test_%s", feature);
+    rc = dbs_session_exec(s, sql);
+    if (rc != DBS_OK)
+        fprintf(stderr, "%s: %s: %s\n", feature, sql, dbs_error_last(s)->message);
+    dbs_session_close(s);
+    return rc == DBS_OK ? mariadb_url : NULL;
+}
+
 int dbs_test_main(const char *feature, const struct CMUnitTest *tests, size_t n)
 {
     const char *only = getenv("DBS_TEST_BACKENDS");
@@ -208,6 +241,12 @@ int dbs_test_main(const char *feature, const struct CMUnitTest *tests, size_t n)
             url = buf;
         } else {
             url = getenv(matrix[i].env);
+            if (!HAVE_MARIADB)
+                url = NULL;     /* configured --without-mariadb */
+            if (url != NULL && *url != '\0' && (url = own_database(url, feature)) == NULL) {
+                failed = 99;
+                break;
+            }
         }
         if (url == NULL || *url == '\0') {
             if (require != NULL && listed(require, matrix[i].name)) {
@@ -216,7 +255,8 @@ int dbs_test_main(const char *feature, const struct CMUnitTest *tests, size_t n)
                 failed = 99;
                 break;
             }
-            printf("%s/%s: skipped, %s not set\n", feature, matrix[i].name, matrix[i].env);
+            printf("%s/%s: skipped, %s\n", feature, matrix[i].name,
+                   HAVE_MARIADB ? "no URL in the environment" : "built --without-mariadb");
             continue;
         }
         dbs_test_url = url;

@@ -175,12 +175,15 @@ static void conn__no_privilege_is_permission(void **state)
 
     if (!dbs_test_is_mariadb() || url == NULL || strcmp(dbs_test_backend, "mariadb") != 0)
         skip();
-    dbs_test_exec(s, "CREATE TABLE t (v INT)");
+    /* the read-only user may only read the shared dbs_test database */
+    dbs_test_exec(s, "DROP TABLE IF EXISTS dbs_test.ro_t");
+    dbs_test_exec(s, "CREATE TABLE dbs_test.ro_t (v INT)");
     assert_int_equal(dbs_session_open(&ro, url), DBS_OK);
-    assert_dbs_ok(dbs_session_exec(ro, "SELECT * FROM t"), ro);
-    assert_dbs_rc(DBS_EPERMISSION, dbs_session_exec(ro, "INSERT INTO t VALUES (1)"), ro);
+    assert_dbs_ok(dbs_session_exec(ro, "SELECT * FROM ro_t"), ro);
+    assert_dbs_rc(DBS_EPERMISSION, dbs_session_exec(ro, "INSERT INTO ro_t VALUES (1)"), ro);
     assert_int_equal(dbs_error_last(ro)->native_code, 1142);
     assert_dbs_ok(dbs_session_close(ro), ro);
+    dbs_test_exec(s, "DROP TABLE dbs_test.ro_t");
 }
 
 static void conn__read_only_file_is_read_only(void **state)

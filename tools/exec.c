@@ -105,8 +105,13 @@ static int run_one(dbs_session *s, const struct exec_opts *o, int idx, json_t **
     if (cols == NULL && (ncols = dbs_stmt_column_count(st)) > 0) {
         cols = json_array();
         rows = json_array();
-        for (c = 0; c < ncols; c++)
+        for (c = 0; c < ncols; c++) {
             json_array_append_new(cols, json_string(dbs_stmt_column_name(st, c)));
+            if (!o->json)
+                printf("%s%s", c > 0 ? " | " : "", dbs_stmt_column_name(st, c));
+        }
+        if (!o->json)
+            putchar('\n');    /* a query without rows still shows its header */
     }
     if (cols != NULL) {
         json_object_set_new(res, "columns", cols);
