@@ -10,5 +10,9 @@
 #include "dbsession/error.h"
 #include "dbsession/session.h"
 #include "dbsession/stmt.h"
+#include "dbsession/model.h"
+#include "dbsession/uow.h"
+#include "dbsession/txn.h"
+#include "dbsession/batch.h"
 
 #endif

@@ -1,0 +1,292 @@
+/* Models: reading, writing, comparing and copying struct fields; DDL. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uow.h"
+
+#define AT(obj, off) ((char *)(obj) + (off))
+#define CAT(obj, off) ((const char *)(obj) + (off))
+
+const dbs_field *dbs__model_pk(const dbs_model *m)
+{
+    int i;
+
+    for (i = 0; i < m->n_fields; i++)
+        if (m->fields[i].flags & DBS_PK)
+            return &m->fields[i];
+    return NULL;
+}
+
+int dbs__field_is_null(const dbs_field *f, const void *obj)
+{
+    const void *p = CAT(obj, f->offset);
+
+    switch (f->type) {
+    case DBS_FT_TEXT:
+        return *(char *const *)p == NULL;
+    case DBS_FT_BLOB:
+        return ((const dbs_blob *)p)->data == NULL && ((const dbs_blob *)p)->len == 0;
+    case DBS_FT_CHARS:
+        return 0;
+    default:
+        return f->null_offset != 0 && *(const int *)CAT(obj, f->null_offset - 1) != 0;
+    }
+}
+
+int64_t dbs__field_int(const dbs_field *f, const void *obj)
+{
+    const void *p = CAT(obj, f->offset);
+
+    switch (f->type) {
+    case DBS_FT_INT32:
+        return *(const int32_t *)p;
+    case DBS_FT_BOOL:
+        return *(const int *)p != 0;
+    case DBS_FT_INT64:
+    case DBS_FT_TIMESTAMP:
+        return *(const int64_t *)p;
+    default:
+        return 0;
+    }
+}
+
+void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null)
+{
+    void *p = AT(obj, f->offset);
+
+    if (f->type == DBS_FT_INT32)
+        *(int32_t *)p = (int32_t)v;
+    else if (f->type == DBS_FT_BOOL)
+        *(int *)p = v != 0;
+    else
+        *(int64_t *)p = v;
+    if (f->null_offset != 0)
+        *(int *)AT(obj, f->null_offset - 1) = is_null;
+}
+
+int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj)
+{
+    const void *p = CAT(obj, f->offset);
+
+    if (dbs__field_is_null(f, obj))
+        return dbs_stmt_bind_null(st, idx);
+    switch (f->type) {
+    case DBS_FT_DOUBLE:
+        return dbs_stmt_bind_double(st, idx, *(const double *)p);
+    case DBS_FT_TEXT:
+        return dbs_stmt_bind_text(st, idx, *(char *const *)p);
+    case DBS_FT_CHARS:
+        return dbs_stmt_bind_textn(st, idx, p, strnlen(p, f->size));
+    case DBS_FT_BLOB:
+        return dbs_stmt_bind_blob(st, idx, ((const dbs_blob *)p)->data,
+                                  ((const dbs_blob *)p)->len);
+    default:
+        return dbs_stmt_bind_int64(st, idx, dbs__field_int(f, obj));
+    }
+}
+
+/* Memory owned by the object record, freed with it. */
+static void *obj_alloc(struct obj *o, const void *src, size_t n, int nul)
+{
+    struct owned_mem *m = malloc(sizeof(*m) + n + (nul ? 1 : 0));
+
+    if (m == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(m->data, src, n);
+    if (nul)
+        m->data[n] = '\0';
+    m->next = o->mem;
+    o->mem = m;
+    return m->data;
+}
+
+void dbs__obj_free_mem(struct obj *o)
+{
+    while (o->mem != NULL) {
+        struct owned_mem *next = o->mem->next;
+        free(o->mem);
+        o->mem = next;
+    }
+}
+
+static int load_bytes(struct obj *o, const dbs_field *f, void *p, dbs_stmt *st, int col)
+{
+    const void *data;
+    size_t len;
+    int rc = dbs_stmt_column_blob(st, col, &data, &len);
+
+    if (rc < 0)
+        return rc;
+    if (f->type == DBS_FT_CHARS) {
+        if (len >= f->size)
+            len = f->size - 1;   /* the column is wider than the array: cut */
+        memcpy(p, data, len);
+        ((char *)p)[len] = '\0';
+        return DBS_OK;
+    }
+    data = obj_alloc(o, data, len, 1);
+    if (data == NULL)
+        return DBS_ENOMEM;
+    if (f->type == DBS_FT_TEXT) {
+        *(char **)p = (char *)data;
+    } else {
+        ((dbs_blob *)p)->data = (void *)data;
+        ((dbs_blob *)p)->len = len;
+    }
+    return DBS_OK;
+}
+
+int dbs__field_load(struct obj *o, const dbs_field *f, void *obj, dbs_stmt *st, int col)
+{
+    void *p = AT(obj, f->offset);
+    int is_null = dbs_stmt_column_is_null(st, col);
+    int64_t i = 0;
+    double d = 0;
+    int rc;
+
+    if (is_null < 0)
+        return is_null;
+    if (f->type == DBS_FT_TEXT || f->type == DBS_FT_BLOB) {
+        if (!is_null)
+            return load_bytes(o, f, p, st, col);
+        memset(p, 0, f->type == DBS_FT_TEXT ? sizeof(char *) : sizeof(dbs_blob));
+        return DBS_OK;
+    }
+    if (f->type == DBS_FT_CHARS)
+        return is_null ? (*(char *)p = '\0', DBS_OK) : load_bytes(o, f, p, st, col);
+    if (f->type == DBS_FT_DOUBLE) {
+        if ((rc = dbs_stmt_column_double(st, col, &d)) < 0)
+            return rc;
+        *(double *)p = d;
+        if (f->null_offset != 0)
+            *(int *)AT(obj, f->null_offset - 1) = is_null;
+        return DBS_OK;
+    }
+    if ((rc = dbs_stmt_column_int64(st, col, &i)) < 0)
+        return rc;
+    dbs__field_set_int(f, obj, i, is_null);
+    return DBS_OK;
+}
+
+int dbs__field_equal(const dbs_field *f, const void *a, const void *b)
+{
+    const void *pa = CAT(a, f->offset), *pb = CAT(b, f->offset);
+    int na = dbs__field_is_null(f, a), nb = dbs__field_is_null(f, b);
+
+    if (na || nb)
+        return na == nb;
+    switch (f->type) {
+    case DBS_FT_TEXT:
+        return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+    case DBS_FT_CHARS:
+        return strncmp(pa, pb, f->size) == 0;
+    case DBS_FT_BLOB: {
+        const dbs_blob *x = pa, *y = pb;
+        return x->len == y->len && (x->len == 0 || memcmp(x->data, y->data, x->len) == 0);
+    }
+    case DBS_FT_DOUBLE:
+        /* bitwise, so that a NaN is not forever dirty */
+        return memcmp(pa, pb, sizeof(double)) == 0;
+    default:
+        return dbs__field_int(f, a) == dbs__field_int(f, b);
+    }
+}
+
+/* A deep copy of a struct: text and blobs duplicated, owned by the image. */
+void *dbs__image_new(const dbs_model *m, const void *obj)
+{
+    char *img = malloc(m->size);
+    int i;
+
+    if (img == NULL)
+        return NULL;
+    memcpy(img, obj, m->size);
+    for (i = 0; i < m->n_fields; i++) {
+        const dbs_field *f = &m->fields[i];
+        void *p = img + f->offset;
+
+        if (f->type == DBS_FT_TEXT && *(char **)p != NULL) {
+            if ((*(char **)p = strdup(*(char **)p)) == NULL)
+                goto nomem;
+        } else if (f->type == DBS_FT_BLOB && ((dbs_blob *)p)->data != NULL) {
+            dbs_blob *b = p;
+            void *copy = malloc(b->len > 0 ? b->len : 1);
+            if (copy == NULL) {
+                b->data = NULL;
+                goto nomem;
+            }
+            memcpy(copy, b->data, b->len);
+            b->data = copy;
+        }
+        continue;
+nomem:
+        /* free what was copied so far: the fields after i still point at obj */
+        for (i--; i >= 0; i--) {
+            f = &m->fields[i];
+            if (f->type == DBS_FT_TEXT)
+                free(*(char **)(img + f->offset));
+            else if (f->type == DBS_FT_BLOB)
+                free(((dbs_blob *)(img + f->offset))->data);
+        }
+        free(img);
+        return NULL;
+    }
+    return img;
+}
+
+void dbs__image_free(const dbs_model *m, void *image)
+{
+    int i;
+
+    if (image == NULL)
+        return;
+    for (i = 0; i < m->n_fields; i++) {
+        const dbs_field *f = &m->fields[i];
+        if (f->type == DBS_FT_TEXT)
+            free(*(char **)AT(image, f->offset));
+        else if (f->type == DBS_FT_BLOB)
+            free(((dbs_blob *)AT(image, f->offset))->data);
+    }
+    free(image);
+}
+
+/* Put the image's field values back into the user's struct. Text and blobs
+ * that differ are copied into memory the object record owns. */
+int dbs__image_restore(struct obj *o, const void *image)
+{
+    const dbs_model *m = o->m;
+    int i;
+
+    for (i = 0; i < m->n_fields; i++) {
+        const dbs_field *f = &m->fields[i];
+        void *p = AT(o->ptr, f->offset);
+        const void *q = CAT(image, f->offset);
+
+        if (dbs__field_equal(f, o->ptr, image) && f->type != DBS_FT_BLOB
+            && f->type != DBS_FT_TEXT) {
+            continue;
+        }
+        if (f->type == DBS_FT_TEXT) {
+            const char *t = *(char *const *)q;
+            if (dbs__field_equal(f, o->ptr, image))
+                continue;
+            if (t != NULL && (t = obj_alloc(o, t, strlen(t), 1)) == NULL)
+                return DBS_ENOMEM;
+            *(const char **)p = t;
+        } else if (f->type == DBS_FT_BLOB) {
+            dbs_blob b = *(const dbs_blob *)q;
+            if (dbs__field_equal(f, o->ptr, image))
+                continue;
+            if (b.data != NULL && (b.data = obj_alloc(o, b.data, b.len, 0)) == NULL)
+                return DBS_ENOMEM;
+            *(dbs_blob *)p = b;
+        } else {
+            memcpy(p, q, f->size);
+        }
+        if (f->null_offset != 0)
+            memcpy(AT(o->ptr, f->null_offset - 1), CAT(image, f->null_offset - 1), sizeof(int));
+    }
+    return DBS_OK;
+}

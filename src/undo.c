@@ -1,0 +1,210 @@
+/*
+ * Keeping memory in step with transactions. Before an object's first write
+ * in a transaction level, its state is recorded in that level's undo list.
+ * Commit of a savepoint hands the records to the level outside (unless the
+ * object already has one there); commit of the transaction drops them;
+ * rollback of a level restores every object it recorded.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "uow.h"
+
+static int ensure_levels(dbs_uow *u, int depth)
+{
+    struct undo **lv;
+    int n = depth + 1;
+
+    if (n <= u->n_levels)
+        return DBS_OK;
+    if ((lv = realloc(u->levels, (size_t)n * sizeof(*lv))) == NULL)
+        return DBS_ENOMEM;
+    memset(lv + u->n_levels, 0, (size_t)(n - u->n_levels) * sizeof(*lv));
+    u->levels = lv;
+    u->n_levels = n;
+    return DBS_OK;
+}
+
+int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
+{
+    int depth = dbs_session_depth(u->s);
+    struct undo *r;
+
+    if (o->undo != NULL && o->undo->depth == depth)
+        return DBS_OK;        /* the level already knows how it was */
+    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = calloc(1, sizeof(*r))) == NULL)
+        return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
+    /* a row's state at level start is its snapshot; a pending object's is
+     * the struct as the program left it (no id yet) */
+    r->image = dbs__image_new(o->m, o->snap != NULL ? o->snap : o->ptr);
+    if (r->image == NULL) {
+        free(r);
+        return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
+    }
+    r->o = o;
+    r->depth = depth;
+    r->state = o->state;
+    r->deleted = o->deleted;
+    r->older = o->undo;
+    o->undo = r;
+    r->next = u->levels[depth];
+    u->levels[depth] = r;
+    return DBS_OK;
+}
+
+static void drop_record(dbs_uow *u, struct undo *r)
+{
+    if (r->o->undo == r)
+        r->o->undo = r->older;
+    dbs__image_free(r->o->m, r->image);
+    free(r);
+    (void)u;
+}
+
+void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
+{
+    int depth = dbs_session_depth(u->s);
+
+    while (depth < u->n_levels && u->levels[depth] != NULL && u->levels[depth] != mark) {
+        struct undo *r = u->levels[depth];
+        u->levels[depth] = r->next;
+        drop_record(u, r);
+    }
+}
+
+/* Put one object back as its record says. */
+static void restore_one(dbs_uow *u, struct undo *r)
+{
+    struct obj *o = r->o;
+
+    dbs__image_restore(o, r->image);
+    if (r->state == OBJ_PENDING) {
+        /* inserted in this level: pending again, no row, no id */
+        dbs__image_free(o->m, o->snap);
+        o->snap = NULL;
+        o->state = OBJ_PENDING;
+        o->deleted = 0;
+        dbs__uow_map_del(u, o);
+        return;
+    }
+    /* updated or deleted in this level: the row is back as it was */
+    dbs__image_free(o->m, o->snap);
+    o->snap = dbs__image_new(o->m, r->image);
+    o->state = r->state;
+    o->deleted = r->deleted;
+    if (!o->deleted)
+        dbs__uow_map_add(u, o);
+}
+
+/* Objects added at this level or inside it are no longer in the session;
+ * unflushed changes of rows go back to the database's values. */
+void dbs__uow_settle(dbs_uow *u, int depth)
+{
+    struct obj *o = u->head, *next;
+
+    for (; o != NULL; o = next) {
+        next = o->next;
+        /* added outside a transaction: it belongs to the one flush opened */
+        if (o->state == OBJ_PENDING && (o->add_depth > 0 ? o->add_depth : 1) >= depth) {
+            if (o->owned) {
+                o->state = OBJ_TRANSIENT;     /* the program may still hold it */
+                dbs__uow_map_del(u, o);
+            } else {
+                dbs__uow_untrack(u, o);
+            }
+        } else if ((o->state == OBJ_PERSISTENT || o->state == OBJ_DELETED) && !o->deleted
+                   && o->snap != NULL) {
+            if (dbs__uow_dirty(o))
+                dbs__image_restore(o, o->snap);
+            o->state = OBJ_PERSISTENT;
+        }
+    }
+}
+
+void dbs__uow_restore_to(dbs_uow *u, int depth)
+{
+    int d;
+
+    for (d = u->n_levels - 1; d >= depth && d >= 1; d--) {
+        while (u->levels[d] != NULL) {
+            struct undo *r = u->levels[d];
+            u->levels[d] = r->next;
+            restore_one(u, r);
+            drop_record(u, r);
+        }
+    }
+}
+
+/* ---- listener: what the session tells us ---- */
+
+static int before_begin(void *payload, int depth)
+{
+    dbs_uow *u = payload;
+
+    /* A savepoint starts from flushed memory, so that rolling it back
+     * undoes exactly the work done inside it. */
+    return depth >= 2 ? dbs__uow_flush(u, "flush before a savepoint") : DBS_OK;
+}
+
+static void after_begin(void *payload, int depth)
+{
+    dbs_uow *u = payload;
+
+    if (ensure_levels(u, depth) == DBS_OK)
+        u->levels[depth] = NULL;
+}
+
+static int before_commit(void *payload, int depth)
+{
+    (void)depth;
+    return dbs__uow_flush(payload, "flush before commit");
+}
+
+static void after_commit(void *payload, int depth)
+{
+    dbs_uow *u = payload;
+    struct obj *o, *next;
+
+    if (depth >= u->n_levels)
+        return;
+    while (u->levels[depth] != NULL) {
+        struct undo *r = u->levels[depth];
+        u->levels[depth] = r->next;
+        if (depth == 1 || (r->older != NULL && r->older->depth == depth - 1)) {
+            drop_record(u, r);      /* the outer level already knows */
+        } else {
+            r->depth = depth - 1;
+            r->next = u->levels[depth - 1];
+            u->levels[depth - 1] = r;
+        }
+    }
+    if (depth != 1)
+        return;
+    for (o = u->head; o != NULL; o = next) {
+        next = o->next;
+        if (o->deleted)
+            dbs__uow_untrack(u, o);      /* the row is gone for good */
+        else if (o->state == OBJ_PENDING)
+            o->add_depth = 0;
+    }
+}
+
+static void after_rollback(void *payload, int depth)
+{
+    dbs_uow *u = payload;
+
+    dbs__uow_restore_to(u, depth);
+    dbs__uow_settle(u, depth);
+}
+
+void dbs__uow_listen(dbs_uow *u)
+{
+    u->listener.before_begin = before_begin;
+    u->listener.after_begin = after_begin;
+    u->listener.before_commit = before_commit;
+    u->listener.after_commit = after_commit;
+    u->listener.after_rollback = after_rollback;
+    u->s->listener = &u->listener;
+    u->s->listener_payload = u;
+    ensure_levels(u, dbs_session_depth(u->s));
+}

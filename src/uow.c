@@ -1,0 +1,677 @@
+/* Unit of work: tracking objects, the identity map, loading and queries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uow.h"
+
+#define UERR(u) (&(u)->s->err)
+
+struct dbs_query {
+    dbs_uow *u;
+    const dbs_model *m;
+    dbs_stmt *st;
+};
+
+/* ---- models ---- */
+
+struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
+{
+    struct model_info *mi;
+    int i;
+
+    HASH_FIND_PTR(u->models, &m, mi);
+    if (mi != NULL)
+        return mi;
+    if ((mi = calloc(1, sizeof(*mi))) == NULL)
+        return NULL;
+    mi->m = m;
+    mi->pk = dbs__model_pk(m);
+    for (i = 0; i < m->n_fields; i++)
+        if (m->fields[i].flags & DBS_VERSION)
+            mi->version = &m->fields[i];
+    mi->order = u->n_models++;
+    HASH_ADD_PTR(u->models, m, mi);
+    u->order_valid = 0;
+    /* parents come along: the order needs them even before they are used */
+    for (i = 0; i < m->n_fields; i++)
+        if (m->fields[i].ref != NULL && m->fields[i].ref != m
+            && dbs__uow_model(u, m->fields[i].ref) == NULL)
+            return NULL;
+    return mi;
+}
+
+int dbs__uow_order(dbs_uow *u)
+{
+    const dbs_model **in, **out;
+    struct model_info *mi, *tmp;
+    int i, rc;
+
+    if (u->order_valid)
+        return DBS_OK;
+    in = calloc((size_t)u->n_models, sizeof(*in));
+    out = calloc((size_t)u->n_models, sizeof(*out));
+    if (in == NULL || out == NULL) {
+        free(in);
+        free(out);
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
+    HASH_ITER(hh, u->models, mi, tmp)
+        in[mi->order < u->n_models ? mi->order : 0] = mi->m;
+    rc = dbs__model_sort(in, u->n_models, out, 1, UERR(u));
+    free(in);
+    if (rc < 0) {
+        free(out);
+        return rc;
+    }
+    free(u->order);
+    u->order = out;
+    for (i = 0; i < u->n_models; i++) {
+        HASH_FIND_PTR(u->models, &out[i], mi);
+        mi->order = i;
+    }
+    u->order_valid = 1;
+    return DBS_OK;
+}
+
+/* ---- identity map ---- */
+
+/* The key bytes: the model pointer, then the integer or the text. */
+static int make_key(const dbs_model *m, const dbs_field *pk, const void *obj, char **out,
+                    unsigned *len_out)
+{
+    const char *text = NULL;
+    size_t n = sizeof(int64_t);
+    int64_t id = 0;
+    char *k;
+
+    if (pk->type == DBS_FT_TEXT)
+        text = *(char *const *)((const char *)obj + pk->offset);
+    else if (pk->type == DBS_FT_CHARS)
+        text = (const char *)obj + pk->offset;
+    else
+        id = dbs__field_int(pk, obj);
+    if (text != NULL)
+        n = strlen(text);
+    if ((k = malloc(sizeof(m) + n)) == NULL)
+        return DBS_ENOMEM;
+    memcpy(k, &m, sizeof(m));
+    memcpy(k + sizeof(m), text != NULL ? (const void *)text : (const void *)&id, n);
+    *out = k;
+    *len_out = (unsigned)(sizeof(m) + n);
+    return DBS_OK;
+}
+
+static struct obj *map_find(dbs_uow *u, const char *key, unsigned len)
+{
+    struct obj *o;
+
+    HASH_FIND(hh, u->map, key, len, o);
+    return o;
+}
+
+int dbs__uow_map_add(dbs_uow *u, struct obj *o)
+{
+    struct model_info *mi = dbs__uow_model(u, o->m);
+    struct obj *other;
+
+    if (o->in_map)
+        return DBS_OK;
+    free(o->key);
+    o->key = NULL;
+    if (mi == NULL || make_key(o->m, mi->pk, o->ptr, &o->key, &o->keylen) < 0)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if ((other = map_find(u, o->key, o->keylen)) != NULL)
+        return dbs__err_set(UERR(u), DBS_EIDENTITY, "%s: an object with this primary key is "
+                            "already tracked", o->m->table);
+    HASH_ADD_KEYPTR(hh, u->map, o->key, o->keylen, o);
+    o->in_map = 1;
+    return DBS_OK;
+}
+
+void dbs__uow_map_del(dbs_uow *u, struct obj *o)
+{
+    if (!o->in_map)
+        return;
+    HASH_DELETE(hh, u->map, o);
+    o->in_map = 0;
+}
+
+struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
+{
+    struct obj *o;
+
+    HASH_FIND(hp, u->by_ptr, &ptr, sizeof(ptr), o);
+    return o;
+}
+
+static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
+{
+    struct obj *o = calloc(1, sizeof(*o));
+
+    if (o == NULL)
+        return NULL;
+    o->m = m;
+    o->ptr = ptr;
+    o->owned = (unsigned char)owned;
+    o->seq = ++u->seq;
+    o->add_depth = dbs_session_depth(u->s);
+    o->prev = u->tail;
+    if (u->tail != NULL)
+        u->tail->next = o;
+    else
+        u->head = o;
+    u->tail = o;
+    HASH_ADD(hp, u->by_ptr, ptr, sizeof(o->ptr), o);
+    u->count++;
+    return o;
+}
+
+/* Forget an object: out of every map and undo list; an owned struct is freed. */
+void dbs__uow_untrack(dbs_uow *u, struct obj *o)
+{
+    int d;
+
+    if (o == u->failed)
+        u->failed = NULL;
+    if (o->undo != NULL) {
+        for (d = 1; d < u->n_levels; d++) {
+            struct undo **pp = &u->levels[d];
+            while (*pp != NULL) {
+                struct undo *r = *pp;
+                if (r->o != o) {
+                    pp = &r->next;
+                    continue;
+                }
+                *pp = r->next;
+                dbs__image_free(o->m, r->image);
+                free(r);
+            }
+        }
+    }
+    dbs__uow_map_del(u, o);
+    HASH_DELETE(hp, u->by_ptr, o);
+    if (o->prev != NULL)
+        o->prev->next = o->next;
+    else
+        u->head = o->next;
+    if (o->next != NULL)
+        o->next->prev = o->prev;
+    else
+        u->tail = o->prev;
+    dbs__image_free(o->m, o->snap);
+    dbs__obj_free_mem(o);
+    if (o->owned)
+        free(o->ptr);
+    free(o->key);
+    free(o);
+    u->count--;
+}
+
+/* ---- public: lifetime ---- */
+
+int dbs_uow_new(dbs_uow **out, dbs_session *s)
+{
+    dbs_uow *u;
+
+    if (out != NULL)
+        *out = NULL;
+    if (s == NULL || out == NULL)
+        return dbs__err_set(s != NULL ? &s->err : dbs__err_thread(), DBS_EMISUSE,
+                            "dbs_uow_new: NULL argument");
+    if (s->listener != NULL)
+        return dbs__err_set(&s->err, DBS_EMISUSE, "the session already has a unit of work");
+    if ((u = calloc(1, sizeof(*u))) == NULL)
+        return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory");
+    u->s = s;
+    u->autoflush = 1;
+    dbs__uow_listen(u);
+    s->n_children++;
+    *out = u;
+    return DBS_OK;
+}
+
+void dbs_uow_expunge_all(dbs_uow *u)
+{
+    if (u == NULL)
+        return;
+    while (u->head != NULL)
+        dbs__uow_untrack(u, u->head);
+}
+
+void dbs_uow_free(dbs_uow *u)
+{
+    struct model_info *mi, *mtmp;
+    struct stmt_cache *c, *ctmp;
+
+    if (u == NULL)
+        return;
+    dbs_uow_expunge_all(u);
+    HASH_ITER(hh, u->models, mi, mtmp) {
+        HASH_DEL(u->models, mi);
+        free(mi);
+    }
+    HASH_ITER(hh, u->cache, c, ctmp) {
+        HASH_DEL(u->cache, c);
+        dbs_stmt_free(c->st);
+        free(c);
+    }
+    free(u->order);
+    free(u->levels);
+    u->s->listener = NULL;
+    u->s->listener_payload = NULL;
+    u->s->n_children--;
+    free(u);
+}
+
+size_t dbs_uow_count(const dbs_uow *u)
+{
+    return u != NULL ? u->count : 0;
+}
+
+int dbs_uow_set_autoflush(dbs_uow *u, int on)
+{
+    int old;
+
+    if (u == NULL)
+        return 0;
+    old = u->autoflush;
+    u->autoflush = on != 0;
+    return old;
+}
+
+int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql)
+{
+    struct stmt_cache *c;
+    size_t n = strlen(sql);
+    int rc;
+
+    HASH_FIND(hh, u->cache, sql, n, c);
+    if (c != NULL) {
+        *out = c->st;
+        return dbs_stmt_reset(c->st);
+    }
+    if ((c = malloc(sizeof(*c) + n + 1)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    memcpy(c->sql, sql, n + 1);
+    if ((rc = dbs_stmt_prepare(&c->st, u->s, sql)) < 0) {
+        free(c);
+        return rc;
+    }
+    HASH_ADD(hh, u->cache, sql[0], n, c);
+    *out = c->st;
+    return DBS_OK;
+}
+
+/* ---- public: add, delete, expunge ---- */
+
+static int check_args(dbs_uow *u, const dbs_model *m, const void *obj, const char *fn)
+{
+    if (u == NULL)
+        return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "%s: unit of work is NULL", fn);
+    dbs__err_clear(UERR(u));
+    if (m == NULL || obj == NULL)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "%s: NULL %s", fn, m == NULL ? "model" : "object");
+    if (dbs__model_pk(m) == NULL)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "%s: model %s has no DBS_PK field", fn, m->table);
+    return DBS_OK;
+}
+
+static int add(dbs_uow *u, const dbs_model *m, void *obj, int owned)
+{
+    const dbs_field *pk = dbs__model_pk(m);
+    struct obj *o = dbs__uow_find(u, obj);
+    int rc;
+
+    if (o != NULL && o->state != OBJ_TRANSIENT)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "add: this %s object is already tracked",
+                            m->table);
+    if (dbs__uow_model(u, m) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if (o == NULL && (o = track(u, m, obj, owned)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    o->state = OBJ_PENDING;
+    o->add_depth = dbs_session_depth(u->s);
+    /* a key the program assigned goes into the map now: a duplicate is
+     * caught here, not as a constraint error at flush */
+    if (!((pk->flags & DBS_AUTOINC) && dbs__field_int(pk, obj) == 0)
+        && (rc = dbs__uow_map_add(u, o)) < 0) {
+        if (!owned)
+            dbs__uow_untrack(u, o);
+        else
+            o->state = OBJ_TRANSIENT;
+        return rc;
+    }
+    return DBS_OK;
+}
+
+int dbs_uow_add(dbs_uow *u, const dbs_model *m, void *obj)
+{
+    int rc = check_args(u, m, obj, "dbs_uow_add");
+
+    return rc < 0 ? rc : add(u, m, obj, 0);
+}
+
+int dbs_uow_create(dbs_uow *u, const dbs_model *m, void **out)
+{
+    void *obj;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if ((rc = check_args(u, m, "", "dbs_uow_create")) < 0)
+        return rc;
+    if (out == NULL)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "dbs_uow_create: out is NULL");
+    if ((obj = calloc(1, m->size)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if ((rc = add(u, m, obj, 1)) < 0) {
+        free(obj);
+        return rc;
+    }
+    *out = obj;
+    return DBS_OK;
+}
+
+static struct obj *tracked(dbs_uow *u, const dbs_model *m, void *obj, const char *fn)
+{
+    struct obj *o = dbs__uow_find(u, obj);
+
+    if (o == NULL || o->m != m || o->state == OBJ_TRANSIENT) {
+        dbs__err_set(UERR(u), DBS_EMISUSE, "%s: this %s object is not tracked", fn, m->table);
+        return NULL;
+    }
+    return o;
+}
+
+int dbs_uow_delete(dbs_uow *u, const dbs_model *m, void *obj)
+{
+    struct obj *o;
+    int rc;
+
+    if ((rc = check_args(u, m, obj, "dbs_uow_delete")) < 0)
+        return rc;
+    if ((o = tracked(u, m, obj, "dbs_uow_delete")) == NULL)
+        return DBS_EMISUSE;
+    if (o->state == OBJ_PENDING) {
+        /* never written: just no longer pending */
+        if (o->owned)
+            o->state = OBJ_TRANSIENT, dbs__uow_map_del(u, o);
+        else
+            dbs__uow_untrack(u, o);
+    } else {
+        o->state = OBJ_DELETED;
+    }
+    return DBS_OK;
+}
+
+int dbs_uow_expunge(dbs_uow *u, const dbs_model *m, void *obj)
+{
+    struct obj *o;
+    int rc;
+
+    if ((rc = check_args(u, m, obj, "dbs_uow_expunge")) < 0)
+        return rc;
+    if ((o = dbs__uow_find(u, obj)) == NULL || o->m != m)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "dbs_uow_expunge: not tracked");
+    dbs__uow_untrack(u, o);
+    return DBS_OK;
+}
+
+void *dbs_uow_failed(dbs_uow *u, const dbs_model **model_out)
+{
+    if (model_out != NULL)
+        *model_out = u != NULL && u->failed != NULL ? u->failed->m : NULL;
+    return u != NULL && u->failed != NULL ? u->failed->ptr : NULL;
+}
+
+/* ---- loading ---- */
+
+/* Read the current row of st (model columns in order) into o's struct. */
+static int load_row(struct obj *o, dbs_stmt *st)
+{
+    int i, rc;
+    void *snap;
+
+    dbs__obj_free_mem(o);
+    for (i = 0; i < o->m->n_fields; i++)
+        if ((rc = dbs__field_load(o, &o->m->fields[i], o->ptr, st, i)) < 0)
+            return rc;
+    if ((snap = dbs__image_new(o->m, o->ptr)) == NULL)
+        return DBS_ENOMEM;
+    dbs__image_free(o->m, o->snap);
+    o->snap = snap;
+    return DBS_OK;
+}
+
+/* The tracked object for the current row, or a new owned one loaded from it. */
+static int row_object(dbs_uow *u, const dbs_model *m, dbs_stmt *st, void **out)
+{
+    struct model_info *mi = dbs__uow_model(u, m);
+    void *probe = NULL, *obj;
+    struct obj *o;
+    char *key = NULL;
+    unsigned keylen;
+    int rc;
+
+    if (mi == NULL || (probe = calloc(1, m->size)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    /* read only the key first: a tracked row keeps its unflushed changes */
+    {
+        struct obj tmp = { .m = m, .ptr = probe };
+        int col = (int)(mi->pk - m->fields);
+        rc = dbs__field_load(&tmp, mi->pk, probe, st, col);
+        if (rc == DBS_OK)
+            rc = make_key(m, mi->pk, probe, &key, &keylen);
+        dbs__obj_free_mem(&tmp);
+    }
+    free(probe);
+    if (rc < 0)
+        return dbs__err_set(UERR(u), rc, "loading %s: cannot read the key", m->table);
+    o = map_find(u, key, keylen);
+    free(key);
+    if (o != NULL) {
+        *out = o->ptr;
+        return DBS_OK;
+    }
+    if ((obj = calloc(1, m->size)) == NULL || (o = track(u, m, obj, 1)) == NULL) {
+        free(obj);
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
+    o->state = OBJ_PERSISTENT;
+    if ((rc = load_row(o, st)) < 0 || (rc = dbs__uow_map_add(u, o)) < 0) {
+        dbs__uow_untrack(u, o);
+        return rc == DBS_ENOMEM ? dbs__err_set(UERR(u), rc, "out of memory") : rc;
+    }
+    *out = obj;
+    return DBS_OK;
+}
+
+static char *select_sql(dbs_uow *u, const dbs_model *m, const char *where)
+{
+    char *cols = dbs__model_columns(u->s, m), *table = dbs__quote(u->s, m->table), *sql = NULL;
+
+    if (cols != NULL && table != NULL
+        && asprintf(&sql, "SELECT %s FROM %s%s%s", cols, table, where != NULL ? " WHERE " : "",
+                    where != NULL ? where : "") < 0)
+        sql = NULL;
+    free(cols);
+    free(table);
+    return sql;
+}
+
+int dbs_uow_query(dbs_query **out, dbs_uow *u, const dbs_model *m, const char *where)
+{
+    dbs_query *q;
+    char *sql;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if ((rc = check_args(u, m, "", "dbs_uow_query")) < 0)
+        return rc;
+    if (out == NULL)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "dbs_uow_query: out is NULL");
+    if (dbs__uow_model(u, m) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if (u->autoflush && (rc = dbs__uow_flush(u, "autoflush before a query")) < 0)
+        return rc;
+    if ((q = calloc(1, sizeof(*q))) == NULL || (sql = select_sql(u, m, where)) == NULL) {
+        free(q);
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
+    rc = dbs_stmt_prepare(&q->st, u->s, sql);
+    free(sql);
+    if (rc < 0) {
+        free(q);
+        return rc;
+    }
+    q->u = u;
+    q->m = m;
+    *out = q;
+    return DBS_OK;
+}
+
+dbs_stmt *dbs_query_stmt(dbs_query *q)
+{
+    return q != NULL ? q->st : NULL;
+}
+
+int dbs_query_next(dbs_query *q, void **obj_out)
+{
+    int rc;
+
+    if (obj_out != NULL)
+        *obj_out = NULL;
+    if (q == NULL || obj_out == NULL)
+        return dbs__err_set(q != NULL ? UERR(q->u) : dbs__err_thread(), DBS_EMISUSE,
+                            "dbs_query_next: NULL argument");
+    if ((rc = dbs_stmt_step(q->st)) != DBS_ROW)
+        return rc;
+    rc = row_object(q->u, q->m, q->st, obj_out);
+    return rc < 0 ? rc : DBS_ROW;
+}
+
+void dbs_query_free(dbs_query *q)
+{
+    if (q == NULL)
+        return;
+    dbs_stmt_free(q->st);
+    free(q);
+}
+
+/* SELECT by key into *out (tracked or loaded); *out NULL when no row. */
+static int get_by_key(dbs_uow *u, const dbs_model *m, void *probe, void **out)
+{
+    const dbs_field *pk = dbs__model_pk(m);
+    char *key = NULL, *where = NULL, *col;
+    unsigned keylen;
+    dbs_query *q = NULL;
+    struct obj *o;
+    int rc;
+
+    if (make_key(m, pk, probe, &key, &keylen) < 0)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    o = map_find(u, key, keylen);
+    free(key);
+    if (o != NULL && o->state != OBJ_DELETED) {
+        *out = o->ptr;
+        return DBS_OK;
+    }
+    if ((col = dbs__quote(u->s, pk->column)) == NULL || asprintf(&where, "%s = ?", col) < 0) {
+        free(col);
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
+    free(col);
+    rc = dbs_uow_query(&q, u, m, where);
+    free(where);
+    if (rc == DBS_OK)
+        rc = dbs__field_bind(q->st, 1, pk, probe);
+    if (rc == DBS_OK && (rc = dbs_query_next(q, out)) == DBS_DONE)
+        rc = DBS_OK;
+    dbs_query_free(q);
+    return rc == DBS_ROW ? DBS_OK : rc;
+}
+
+int dbs_uow_get(dbs_uow *u, const dbs_model *m, int64_t id, void **out)
+{
+    const dbs_field *pk;
+    void *probe;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if ((rc = check_args(u, m, "", "dbs_uow_get")) < 0)
+        return rc;
+    pk = dbs__model_pk(m);
+    if (out == NULL || pk->type == DBS_FT_TEXT || pk->type == DBS_FT_CHARS)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "dbs_uow_get: %s", out == NULL
+                            ? "out is NULL" : "text key: use dbs_uow_get_text");
+    if ((probe = calloc(1, m->size)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    dbs__field_set_int(pk, probe, id, 0);
+    rc = get_by_key(u, m, probe, out);
+    free(probe);
+    return rc;
+}
+
+int dbs_uow_get_text(dbs_uow *u, const dbs_model *m, const char *id, void **out)
+{
+    const dbs_field *pk;
+    char *probe;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if ((rc = check_args(u, m, "", "dbs_uow_get_text")) < 0)
+        return rc;
+    pk = dbs__model_pk(m);
+    if (out == NULL || id == NULL || (pk->type != DBS_FT_TEXT && pk->type != DBS_FT_CHARS))
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "dbs_uow_get_text: NULL argument or "
+                            "the key is not text");
+    if ((probe = calloc(1, m->size)) == NULL)
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if (pk->type == DBS_FT_TEXT)
+        *(const char **)(probe + pk->offset) = id;
+    else
+        snprintf(probe + pk->offset, pk->size, "%s", id);
+    rc = get_by_key(u, m, probe, out);
+    free(probe);
+    return rc;
+}
+
+int dbs_uow_refresh(dbs_uow *u, const dbs_model *m, void *obj)
+{
+    const dbs_field *pk;
+    dbs_stmt *st = NULL;
+    char *sql = NULL, *col = NULL, *where = NULL;
+    struct obj *o;
+    int rc;
+
+    if ((rc = check_args(u, m, obj, "dbs_uow_refresh")) < 0)
+        return rc;
+    if ((o = tracked(u, m, obj, "dbs_uow_refresh")) == NULL)
+        return DBS_EMISUSE;
+    if (o->state != OBJ_PERSISTENT)
+        return dbs__err_set(UERR(u), DBS_EMISUSE, "refresh: the %s object has no row yet",
+                            m->table);
+    pk = dbs__model_pk(m);
+    if ((col = dbs__quote(u->s, pk->column)) == NULL || asprintf(&where, "%s = ?", col) < 0
+        || (sql = select_sql(u, m, where)) == NULL) {
+        rc = dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = dbs__uow_stmt(u, &st, sql)) < 0 || (rc = dbs__field_bind(st, 1, pk, obj)) < 0)
+        goto done;
+    rc = dbs_stmt_step(st);
+    if (rc == DBS_ROW)
+        rc = load_row(o, st) == DBS_OK ? DBS_OK : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    else if (rc == DBS_DONE)
+        rc = dbs__err_set(UERR(u), DBS_ESTALE, "refresh: the %s row is gone", m->table);
+    dbs_stmt_reset(st);
+done:
+    free(col);
+    free(where);
+    free(sql);
+    return rc;
+}

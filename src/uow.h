@@ -1,0 +1,134 @@
+/* Private: the unit of work's data, shared by model.c, uow.c and flush.c. */
+#ifndef DBS_SRC_UOW_H
+#define DBS_SRC_UOW_H
+
+#include <uthash.h>
+
+#include "dbsession/uow.h"
+#include "session.h"
+
+enum obj_state {
+    OBJ_PENDING,      /* added, not yet inserted */
+    OBJ_PERSISTENT,   /* has a row; in the identity map */
+    OBJ_DELETED,      /* marked for deletion; `deleted` once the DELETE ran */
+    OBJ_TRANSIENT     /* rolled back out of the session; kept only because we own it */
+};
+
+/* Memory the unit of work wrote into a struct (strings, blobs). */
+struct owned_mem {
+    struct owned_mem *next;
+    char data[];
+};
+
+/* How an object was before the first write in a transaction level. */
+struct undo {
+    struct undo *next;        /* in its level's list, newest first */
+    struct undo *older;       /* the same object's record at an outer level */
+    struct obj *o;
+    int depth;
+    unsigned char state;      /* enum obj_state before the write */
+    unsigned char deleted;
+    void *image;              /* deep copy of the struct before the write */
+};
+
+struct obj {
+    UT_hash_handle hh;        /* identity map: (model, key) */
+    UT_hash_handle hp;        /* by struct pointer */
+    const dbs_model *m;
+    void *ptr;                /* the struct */
+    void *snap;               /* deep copy at last load/flush; NULL while pending */
+    struct owned_mem *mem;    /* strings and blobs we wrote into ptr */
+    struct undo *undo;        /* newest undo record, or NULL */
+    struct obj *prev, *next;  /* every tracked object, oldest first */
+    uint64_t seq;             /* add/load order */
+    int add_depth;            /* transaction depth when added */
+    unsigned char state;      /* enum obj_state */
+    unsigned char owned;      /* ptr was allocated by us */
+    unsigned char in_map;
+    unsigned char deleted;    /* the DELETE was flushed */
+    unsigned char mark;       /* flush scratch */
+    unsigned char journaled;  /* in this flush's journal */
+    void *flush_snap;         /* its snapshot when this flush began */
+    unsigned keylen;
+    char *key;                /* (model pointer, key bytes), or NULL */
+};
+
+/* Per-model facts computed once. */
+struct model_info {
+    UT_hash_handle hh;        /* keyed by model pointer */
+    const dbs_model *m;
+    const dbs_field *pk;
+    const dbs_field *version; /* or NULL */
+    int order;                /* place in the dependency order */
+};
+
+/* Prepared statements the unit of work reuses, by SQL text. */
+struct stmt_cache {
+    UT_hash_handle hh;
+    dbs_stmt *st;
+    char sql[];
+};
+
+struct dbs_uow {
+    dbs_session *s;
+    struct obj *map;          /* identity map */
+    struct obj *by_ptr;
+    struct obj *head, *tail;  /* all tracked objects */
+    size_t count;
+    uint64_t seq;
+    struct model_info *models;
+    const dbs_model **order;  /* models parents first */
+    int n_models, order_valid;
+    struct undo **levels;     /* [d]: level d's records; [0] unused */
+    int n_levels;
+    int autoflush;
+    int flushing;
+    struct obj *failed;
+    const char *failed_why;
+    struct dbs__txn_listener listener;
+    struct stmt_cache *cache;
+};
+
+/* ---- model.c: fields ---- */
+const dbs_field *dbs__model_pk(const dbs_model *m);
+int dbs__field_is_null(const dbs_field *f, const void *obj);
+int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj);
+int dbs__field_load(struct obj *o, const dbs_field *f, void *obj, dbs_stmt *st, int col);
+int dbs__field_equal(const dbs_field *f, const void *a, const void *b);
+int64_t dbs__field_int(const dbs_field *f, const void *obj);
+void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
+/* deep copies of a whole struct image */
+void *dbs__image_new(const dbs_model *m, const void *obj);
+void dbs__image_free(const dbs_model *m, void *image);
+/* copy image values into the user's struct (strings copied into o->mem) */
+int dbs__image_restore(struct obj *o, const void *image);
+void dbs__obj_free_mem(struct obj *o);
+/* "t"."c1", "t"."c2" ... column list (quoted) into a new string */
+char *dbs__model_columns(dbs_session *s, const dbs_model *m);
+char *dbs__quote(dbs_session *s, const char *name);
+int dbs__model_sort(const dbs_model *const *in, int n, const dbs_model **out, int strict,
+                    struct dbs_err *err);
+
+/* ---- uow.c ---- */
+struct obj *dbs__uow_find(dbs_uow *u, const void *ptr);
+int dbs__uow_map_add(dbs_uow *u, struct obj *o);
+void dbs__uow_map_del(dbs_uow *u, struct obj *o);
+struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m);
+int dbs__uow_order(dbs_uow *u);
+/* record o's state before its first write in the current level */
+int dbs__uow_undo_record(dbs_uow *u, struct obj *o);
+/* drop records newer than `mark` in the current level (a failed flush) */
+void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark);
+int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql);
+/* restore memory to the start of level depth (and every level inside it) */
+void dbs__uow_restore_to(dbs_uow *u, int depth);
+void dbs__uow_untrack(dbs_uow *u, struct obj *o);
+void dbs__uow_listen(dbs_uow *u);
+/* after a rollback of level depth: objects added there leave, dirty rows revert */
+void dbs__uow_settle(dbs_uow *u, int depth);
+
+/* ---- flush.c ---- */
+int dbs__uow_flush(dbs_uow *u, const char *why);
+int dbs__uow_dirty(const struct obj *o);
+
+#endif

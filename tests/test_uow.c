@@ -1,0 +1,644 @@
+/* Unit of work: pending objects, flush order, id write-back, memory on rollback. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* ---- models ---- */
+
+struct project {
+    int64_t id;
+    char name[64];
+};
+extern const dbs_model project_model;
+static const dbs_field project_fields[] = {
+    DBS_FIELD_INT64(struct project, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_CHARS(struct project, name, "name", DBS_NOT_NULL | DBS_UNIQUE),
+};
+const dbs_model project_model = DBS_MODEL(struct project, "projects", project_fields);
+
+struct task {
+    int64_t id;
+    int64_t project_id;
+    char *title;
+    int done;
+    struct project *project;
+};
+static const dbs_field task_fields[] = {
+    DBS_FIELD_INT64(struct task, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct task, project_id, "project_id", DBS_NOT_NULL, &project_model,
+                     DBS_ON_DELETE_RESTRICT, project),
+    DBS_FIELD_TEXT(struct task, title, "title", DBS_NOT_NULL),
+    DBS_FIELD_BOOL(struct task, done, "done", DBS_NOT_NULL, .default_sql = "0"),
+};
+static const dbs_model task_model = DBS_MODEL(struct task, "tasks", task_fields);
+
+struct audit {
+    int64_t id;
+    char entity[16];
+    int64_t entity_id;
+    char action[16];
+};
+static const dbs_field audit_fields[] = {
+    DBS_FIELD_INT64(struct audit, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_CHARS(struct audit, entity, "entity_type", DBS_NOT_NULL),
+    DBS_FIELD_INT64(struct audit, entity_id, "entity_id", DBS_NOT_NULL),
+    DBS_FIELD_CHARS(struct audit, action, "action", DBS_NOT_NULL),
+};
+static const dbs_model audit_model = DBS_MODEL(struct audit, "audit_log", audit_fields);
+
+/* every kind of field, with client-assigned keys */
+struct item {
+    int64_t id;
+    char *text;
+    dbs_blob blob;
+    double price;
+    int price_null;
+    int32_t qty;
+    int64_t version;
+};
+static const dbs_field item_fields[] = {
+    DBS_FIELD_INT64(struct item, id, "id", DBS_PK),
+    DBS_FIELD_TEXT(struct item, text, "text", 0),
+    DBS_FIELD_BLOB(struct item, blob, "blob", 0),
+    DBS_FIELD_DOUBLE_NULLABLE(struct item, price, price_null, "price", 0),
+    DBS_FIELD_INT32(struct item, qty, "qty", DBS_NOT_NULL, .check_sql = "qty >= 0"),
+    DBS_FIELD_INT64(struct item, version, "version", DBS_NOT_NULL | DBS_VERSION),
+};
+static const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
+
+/* a tree: nullable parent in the same table */
+struct node {
+    int64_t id;
+    int64_t parent_id;
+    int parent_null;
+    char name[32];
+    struct node *parent;
+};
+extern const dbs_model node_model;
+static const dbs_field node_fields[] = {
+    DBS_FIELD_INT64(struct node, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF_NULLABLE(struct node, parent_id, parent_null, "parent_id", 0, &node_model,
+                              DBS_ON_DELETE_RESTRICT, parent),
+    DBS_FIELD_CHARS(struct node, name, "name", DBS_NOT_NULL),
+};
+const dbs_model node_model = DBS_MODEL(struct node, "nodes", node_fields);
+
+/* two tables pointing at each other: a nullable link breaks the cycle */
+struct ca;
+struct cb {
+    int64_t id;
+    int64_t a_id;
+    struct ca *a;
+};
+struct ca {
+    int64_t id;
+    int64_t b_id;
+    int b_null;
+    struct cb *b;
+};
+extern const dbs_model ca_model, cb_model;
+static const dbs_field ca_fields[] = {
+    DBS_FIELD_INT64(struct ca, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF_NULLABLE(struct ca, b_id, b_null, "b_id", 0, &cb_model,
+                              DBS_ON_DELETE_SET_NULL, b),
+};
+static const dbs_field cb_fields[] = {
+    DBS_FIELD_INT64(struct cb, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct cb, a_id, "a_id", DBS_NOT_NULL, &ca_model, DBS_ON_DELETE_CASCADE, a),
+};
+const dbs_model ca_model = DBS_MODEL(struct ca, "cyc_a", ca_fields);
+const dbs_model cb_model = DBS_MODEL(struct cb, "cyc_b", cb_fields);
+
+/* the same cycle with both links NOT NULL: no order can exist */
+struct xb;
+struct xa {
+    int64_t id;
+    int64_t b_id;
+    struct xb *b;
+};
+struct xb {
+    int64_t id;
+    int64_t a_id;
+    struct xa *a;
+};
+extern const dbs_model xa_model, xb_model;
+static const dbs_field xa_fields[] = {
+    DBS_FIELD_INT64(struct xa, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct xa, b_id, "b_id", DBS_NOT_NULL, &xb_model, DBS_ON_DELETE_RESTRICT, b),
+};
+static const dbs_field xb_fields[] = {
+    DBS_FIELD_INT64(struct xb, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct xb, a_id, "a_id", DBS_NOT_NULL, &xa_model, DBS_ON_DELETE_RESTRICT, a),
+};
+const dbs_model xa_model = DBS_MODEL(struct xa, "xa", xa_fields);
+const dbs_model xb_model = DBS_MODEL(struct xb, "xb", xb_fields);
+
+static const dbs_model *const all_models[] = {
+    &task_model, &audit_model, &project_model, &item_model, &node_model, &cb_model, &ca_model,
+};
+#define N_MODELS ((int)(sizeof(all_models) / sizeof(all_models[0])))
+
+/* ---- fixture: a session, its unit of work and the schema ---- */
+
+struct fx {
+    dbs_session *s;
+    dbs_uow *u;
+    int statements;           /* counted by the trace hook */
+    char last_sql[512];
+};
+
+static void count_sql(const char *sql, void *payload)
+{
+    struct fx *f = payload;
+
+    f->statements++;
+    if (strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "INSERT", 6) == 0
+        || strncmp(sql, "DELETE", 6) == 0)
+        snprintf(f->last_sql, sizeof(f->last_sql), "%s", sql);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    void *s = NULL;
+
+    dbs_test_setup(&s);
+    f->s = s;
+    assert_dbs_ok(dbs_model_create_all(f->s, all_models, N_MODELS), f->s);
+    assert_dbs_ok(dbs_uow_new(&f->u, f->s), f->s);
+    dbs_session_set_trace(f->s, count_sql, f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    void *s = f->s;
+
+    dbs_uow_free(f->u);
+    if (dbs_session_depth(f->s) > 0)
+        dbs_session_rollback(f->s);
+    free(f);
+    return dbs_test_teardown(&s);
+}
+
+static int64_t count_rows(dbs_session *s, const char *table)
+{
+    char sql[128];
+
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
+    return dbs_test_int(s, sql);
+}
+
+/* ---- tests ---- */
+
+static void uow__id_before_commit_gone_after_rollback(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "alpha" };
+    struct task t = { .title = "write", .project = &p };
+
+    assert_dbs_ok(dbs_uow_add(f->u, &task_model, &t), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_int_equal(f->statements, 0);                 /* pending: no SQL yet */
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_true(p.id > 0);
+    assert_true(t.id > 0);
+    assert_int_equal(t.project_id, p.id);                /* copied from the parent */
+    assert_int_equal(count_rows(f->s, "tasks"), 1);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    assert_int_equal(t.id, 0);                           /* transient again */
+    assert_int_equal(p.id, 0);
+    assert_int_equal(t.project_id, 0);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_int_equal(count_rows(f->s, "tasks"), 0);
+    assert_int_equal(count_rows(f->s, "projects"), 0);
+}
+
+/* The seed lesson: flush gives the id, the audit row uses it, one commit. */
+static void uow__flush_then_audit_in_one_commit(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "seed" };
+    struct task t = { .title = "audited", .project = &p };
+    struct audit a = { .entity = "task", .action = "created" };
+    dbs_session *other;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &task_model, &t), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    a.entity_id = t.id;                                  /* available after flush */
+    assert_true(a.entity_id > 0);
+    assert_dbs_ok(dbs_uow_add(f->u, &audit_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_session_state(f->s), DBS_TXN_IDLE);
+    if (!dbs_test_shared())
+        return;
+    other = dbs_test_open();
+    assert_int_equal(dbs_test_int(other, "SELECT COUNT(*) FROM tasks t JOIN audit_log a"
+                                         " ON a.entity_id = t.id"), 1);
+    assert_dbs_ok(dbs_session_close(other), other);
+}
+
+static void uow__failed_flush_is_recoverable(void **state)
+{
+    struct fx *f = *state;
+    struct project old = { .name = "taken" }, p[5];
+    const dbs_model *fm = NULL;
+    int i;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &old), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    memset(p, 0, sizeof(p));
+    for (i = 0; i < 5; i++) {
+        snprintf(p[i].name, sizeof(p[i].name), i == 2 ? "taken" : "new %d", i);
+        assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p[i]), f->s);
+    }
+    assert_dbs_rc(DBS_EUNIQUE, dbs_uow_flush(f->u), f->s);
+    assert_ptr_equal(dbs_uow_failed(f->u, &fm), &p[2]);
+    assert_ptr_equal(fm, &project_model);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(p[i].id, 0);                    /* memory as before the flush */
+    assert_int_equal(count_rows(f->s, "projects"), 1);
+    assert_int_equal(dbs_session_state(f->s), DBS_TXN_ACTIVE);
+    /* fix the object, flush again: all five are written */
+    snprintf(p[2].name, sizeof(p[2].name), "fixed");
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    for (i = 0; i < 5; i++)
+        assert_true(p[i].id > 0);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "projects"), 6);
+}
+
+static void uow__bad_row_mid_batch_is_named(void **state)
+{
+    struct fx *f = *state;
+    struct project *p = calloc(2500, sizeof(*p)), old = { .name = "dup" };
+    int i;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &old), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    for (i = 0; i < 2500; i++) {
+        snprintf(p[i].name, sizeof(p[i].name), i == 1717 ? "dup" : "p%d", i);
+        assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p[i]), f->s);
+    }
+    f->statements = 0;
+    assert_dbs_rc(DBS_EUNIQUE, dbs_uow_flush(f->u), f->s);
+    assert_ptr_equal(dbs_uow_failed(f->u, NULL), &p[1717]);
+    assert_int_equal(p[0].id, 0);
+    assert_int_equal(p[2499].id, 0);
+    assert_int_equal(count_rows(f->s, "projects"), 1);
+    snprintf(p[1717].name, sizeof(p[1717].name), "unique now");
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    if (dbs_test_is_mariadb())
+        assert_true(f->statements < 20);                /* batched RETURNING */
+    for (i = 1; i < 2500; i++)
+        assert_true(p[i].id > p[i - 1].id);              /* ids in add order */
+    assert_int_equal(count_rows(f->s, "projects"), 2501);
+    assert_int_equal(dbs_test_int(f->s, "SELECT id FROM projects WHERE name = 'p2000'"),
+                     p[2000].id);
+    dbs_uow_expunge_all(f->u);
+    free(p);
+}
+
+static void uow__identity_map_same_pointer_without_queries(void **state)
+{
+    struct fx *f = *state;
+    struct project *a = NULL, *b = NULL, *c = NULL;
+    dbs_query *q = NULL;
+    int64_t id;
+
+    dbs_test_exec(f->s, "INSERT INTO projects (name) VALUES ('loaded')");
+    id = dbs_test_int(f->s, "SELECT id FROM projects");
+    assert_dbs_ok(dbs_uow_get(f->u, &project_model, id, (void **)&a), f->s);
+    assert_non_null(a);
+    assert_string_equal(a->name, "loaded");
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_get(f->u, &project_model, id, (void **)&b), f->s);
+    assert_ptr_equal(a, b);
+    assert_int_equal(f->statements, 0);                  /* from the identity map */
+    /* a query returns the same pointer and keeps the unflushed change */
+    snprintf(a->name, sizeof(a->name), "changed");
+    dbs_uow_set_autoflush(f->u, 0);
+    assert_dbs_ok(dbs_uow_query(&q, f->u, &project_model, "name = ?"), f->s);
+    assert_dbs_ok(dbs_stmt_bind_text(dbs_query_stmt(q), 1, "loaded"), f->s);
+    assert_dbs_rc(DBS_ROW, dbs_query_next(q, (void **)&c), f->s);
+    assert_ptr_equal(c, a);
+    assert_string_equal(c->name, "changed");
+    assert_dbs_rc(DBS_DONE, dbs_query_next(q, (void **)&c), f->s);
+    dbs_query_free(q);
+    /* refresh does overwrite */
+    assert_dbs_ok(dbs_uow_refresh(f->u, &project_model, a), f->s);
+    assert_string_equal(a->name, "loaded");
+    /* a missing key is not an error */
+    assert_dbs_ok(dbs_uow_get(f->u, &project_model, id + 1000, (void **)&b), f->s);
+    assert_null(b);
+}
+
+static void uow__identity_conflict_at_add(void **state)
+{
+    struct fx *f = *state;
+    struct item a = { .id = 7, .qty = 1 }, b = { .id = 7, .qty = 2 };
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &a), f->s);
+    assert_dbs_rc(DBS_EIDENTITY, dbs_uow_add(f->u, &item_model, &b), f->s);
+    assert_dbs_rc(DBS_EMISUSE, dbs_uow_add(f->u, &item_model, &a), f->s);   /* twice */
+    assert_int_equal(f->statements, 0);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "items"), 1);
+    assert_int_equal(a.version, 1);
+}
+
+/* The UPDATE a flush sends for one change, or "" for none. */
+static const char *update_for(struct fx *f)
+{
+    f->last_sql[0] = '\0';
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    return f->last_sql;
+}
+
+static void uow__update_sets_only_changed_columns(void **state)
+{
+    struct fx *f = *state;
+    static char bytes[] = { 1, 0, 2 };
+    struct item it = { .id = 1, .text = "a", .price_null = 1, .qty = 3 };
+    char *sql;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &it), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_string_equal(update_for(f), "");              /* nothing changed */
+    it.text = "b";
+    sql = strdup(update_for(f));
+    assert_non_null(strstr(sql, "text"));
+    assert_null(strstr(sql, "qty"));
+    assert_null(strstr(sql, "price"));
+    free(sql);
+    it.blob.data = bytes;
+    it.blob.len = sizeof(bytes);
+    assert_non_null(strstr(update_for(f), "blob"));
+    it.price_null = 0;                                   /* NULL -> value */
+    it.price = 2.5;
+    assert_non_null(strstr(update_for(f), "price"));
+    it.price = 2.75;                                     /* double change */
+    assert_non_null(strstr(update_for(f), "price"));
+    it.price_null = 1;                                   /* value -> NULL */
+    assert_non_null(strstr(update_for(f), "price"));
+    it.text = strdup("c");
+    free(it.text);
+    it.text = "b";                                       /* set back: no UPDATE */
+    assert_string_equal(update_for(f), "");
+    assert_int_equal(it.version, 6);                     /* 1 + five updates */
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM items WHERE price IS NULL"
+                                        " AND text = 'b' AND version = 6"), 1);
+}
+
+static void uow__stale_row_from_a_second_session(void **state)
+{
+    struct fx *f = *state;
+    struct item *it = NULL;
+    dbs_session *other;
+
+    if (!dbs_test_shared())
+        skip();
+    dbs_test_exec(f->s, "INSERT INTO items (id, qty, version) VALUES (1, 1, 1), (2, 1, 1)");
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 1, (void **)&it), f->s);
+    other = dbs_test_open();
+    dbs_test_exec(other, "UPDATE items SET version = 2 WHERE id = 1");  /* someone else */
+    it->qty = 5;
+    assert_dbs_rc(DBS_ESTALE, dbs_uow_commit(f->u), f->s);
+    assert_ptr_equal(dbs_uow_failed(f->u, NULL), it);
+    assert_int_equal(it->qty, 5);                        /* still dirty, as before */
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    assert_int_equal(it->qty, 1);                        /* back to the database's */
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 2, (void **)&it), f->s);
+    dbs_test_exec(other, "DELETE FROM items WHERE id = 2");
+    assert_dbs_ok(dbs_uow_delete(f->u, &item_model, it), f->s);
+    assert_dbs_rc(DBS_ESTALE, dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_close(other), other);
+}
+
+static void uow__parent_inserted_before_child(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "late parent" };
+    struct task t[3] = { { .title = "a", .project = &p }, { .title = "b", .project = &p },
+                         { .title = "c", .project = &p } };
+    int i;
+
+    /* children first, the child's model registered first, FK enforcement on */
+    for (i = 0; i < 3; i++)
+        assert_dbs_ok(dbs_uow_add(f->u, &task_model, &t[i]), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_true(t[0].id < t[1].id && t[1].id < t[2].id);  /* add order kept */
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM tasks t JOIN projects p"
+                                        " ON p.id = t.project_id"), 3);
+}
+
+static void uow__restrict_child_blocks_delete_session_usable(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "parent" };
+    struct task t = { .title = "child", .project = &p };
+
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &task_model, &t), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_dbs_ok(dbs_uow_expunge(f->u, &task_model, &t), f->s);  /* the child stays */
+    assert_dbs_ok(dbs_uow_delete(f->u, &project_model, &p), f->s);
+    assert_dbs_rc(DBS_EFOREIGNKEY, dbs_uow_flush(f->u), f->s);
+    assert_int_equal(dbs_error_last(f->s)->fk_direction, DBS_FK_REFERENCED);
+    assert_ptr_equal(dbs_uow_failed(f->u, NULL), &p);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    /* p is persistent again and the session goes on */
+    snprintf(p.name, sizeof(p.name), "renamed");
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM projects WHERE name = 'renamed'"),
+                     1);
+}
+
+static void uow__tree_inserted_and_deleted_in_one_flush(void **state)
+{
+    struct fx *f = *state;
+    struct node root = { .name = "root", .parent_null = 1 };
+    struct node kid = { .name = "kid", .parent = &root };
+    struct node grand = { .name = "grand", .parent = &kid };
+
+    /* deepest first: the planner must write level by level */
+    assert_dbs_ok(dbs_uow_add(f->u, &node_model, &grand), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &node_model, &kid), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &node_model, &root), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(kid.parent_id, root.id);
+    assert_int_equal(grand.parent_id, kid.id);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM nodes WHERE parent_id IS NULL"), 1);
+    /* delete all three in one flush: children first */
+    assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &root), f->s);
+    assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &kid), f->s);
+    assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &grand), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "nodes"), 0);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+}
+
+static void uow__nullable_cycle_written_with_fixup(void **state)
+{
+    struct fx *f = *state;
+    struct ca a = { 0 };
+    struct cb b = { 0 };
+
+    a.b = &b;
+    b.a = &a;
+    assert_dbs_ok(dbs_uow_add(f->u, &cb_model, &b), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &ca_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_true(a.id > 0 && b.id > 0);
+    assert_int_equal(b.a_id, a.id);
+    assert_int_equal(a.b_id, b.id);
+    assert_int_equal(a.b_null, 0);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM cyc_a a JOIN cyc_b b"
+                                        " ON a.b_id = b.id AND b.a_id = a.id"), 1);
+}
+
+static void uow__not_null_cycle_refused_before_sql(void **state)
+{
+    struct fx *f = *state;
+    struct xa a = { 0 };
+    struct xb b = { 0 };
+
+    a.b = &b;
+    b.a = &a;
+    assert_dbs_ok(dbs_uow_add(f->u, &xa_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &xb_model, &b), f->s);
+    f->statements = 0;
+    assert_dbs_rc(DBS_ECYCLE, dbs_uow_flush(f->u), f->s);
+    assert_int_equal(f->statements, 0);
+    assert_int_equal(dbs_session_depth(f->s), 0);
+    assert_int_equal(a.id, 0);
+    dbs_uow_expunge_all(f->u);
+}
+
+static void uow__savepoint_rollback_restores_inner_work_only(void **state)
+{
+    struct fx *f = *state;
+    struct project p1 = { .name = "outer" }, p2 = { .name = "inner" };
+
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p1), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);       /* flushes p1 first */
+    assert_true(p1.id > 0);
+    snprintf(p1.name, sizeof(p1.name), "changed inside");
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p2), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_true(p2.id > 0);
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);     /* the savepoint */
+    assert_string_equal(p1.name, "outer");               /* restored */
+    assert_true(p1.id > 0);                              /* still persistent */
+    assert_int_equal(p2.id, 0);                          /* added inside: transient */
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "projects"), 1);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM projects WHERE name = 'outer'"),
+                     1);
+}
+
+static void uow__values_readable_after_commit_and_close(void **state)
+{
+    struct fx *f = *state;
+    struct project *p = NULL;
+    struct task t = { .title = "kept" };
+    int64_t id;
+
+    assert_dbs_ok(dbs_uow_create(f->u, &project_model, (void **)&p), f->s);
+    snprintf(p->name, sizeof(p->name), "owned");
+    t.project = p;
+    assert_dbs_ok(dbs_uow_add(f->u, &task_model, &t), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_string_equal(p->name, "owned");                /* no expiry after commit */
+    id = t.id;
+    dbs_uow_free(f->u);                                  /* frees p, never t */
+    f->u = NULL;
+    assert_int_equal(t.id, id);
+    assert_string_equal(t.title, "kept");
+    assert_dbs_ok(dbs_uow_new(&f->u, f->s), f->s);
+}
+
+static void uow__autoflush_on_and_off(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "auto" }, q2 = { .name = "manual" }, *got = NULL;
+    dbs_query *q = NULL;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_query(&q, f->u, &project_model, NULL), f->s);   /* autoflush */
+    assert_dbs_rc(DBS_ROW, dbs_query_next(q, (void **)&got), f->s);
+    assert_ptr_equal(got, &p);
+    dbs_query_free(q);
+    assert_int_equal(dbs_uow_set_autoflush(f->u, 0), 1);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &q2), f->s);
+    assert_dbs_ok(dbs_uow_query(&q, f->u, &project_model, "name = 'manual'"), f->s);
+    assert_dbs_rc(DBS_DONE, dbs_query_next(q, (void **)&got), f->s);
+    dbs_query_free(q);
+    assert_int_equal(q2.id, 0);
+    dbs_uow_set_autoflush(f->u, 1);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_true(q2.id > 0);
+    /* an autoflush failure says so */
+    snprintf(p.name, sizeof(p.name), "manual");
+    assert_dbs_rc(DBS_EUNIQUE, dbs_uow_query(&q, f->u, &project_model, NULL), f->s);
+    assert_null(q);
+    assert_string_equal(dbs_uow_failed_during(f->u), "autoflush before a query");
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+}
+
+static void uow__many_objects_flushed_and_expunged(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 100000 };
+    struct item *it = calloc(N, sizeof(*it));
+    int i;
+
+    for (i = 0; i < N; i++) {
+        it[i].id = i + 1;
+        it[i].qty = i % 7;
+        it[i].text = "bulk";
+        assert_int_equal(dbs_uow_add(f->u, &item_model, &it[i]), DBS_OK);
+    }
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_uow_count(f->u), N);
+    dbs_uow_expunge_all(f->u);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_int_equal(count_rows(f->s, "items"), N);
+    free(it);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(uow__id_before_commit_gone_after_rollback),
+        T(uow__flush_then_audit_in_one_commit),
+        T(uow__failed_flush_is_recoverable),
+        T(uow__bad_row_mid_batch_is_named),
+        T(uow__identity_map_same_pointer_without_queries),
+        T(uow__identity_conflict_at_add),
+        T(uow__update_sets_only_changed_columns),
+        T(uow__stale_row_from_a_second_session),
+        T(uow__parent_inserted_before_child),
+        T(uow__restrict_child_blocks_delete_session_usable),
+        T(uow__tree_inserted_and_deleted_in_one_flush),
+        T(uow__nullable_cycle_written_with_fixup),
+        T(uow__not_null_cycle_refused_before_sql),
+        T(uow__savepoint_rollback_restores_inner_work_only),
+        T(uow__values_readable_after_commit_and_close),
+        T(uow__autoflush_on_and_off),
+        T(uow__many_objects_flushed_and_expunged),
+    };
+
+    return dbs_test_main("uow", tests, sizeof(tests) / sizeof(tests[0]));
+}
