@@ -383,15 +383,16 @@ static int cmp_i64(const void *a, const void *b)
 /* Rows [from, to) of fl->rows in one INSERT ... RETURNING: the generated keys
  * come back in VALUES order; they are sorted and assigned in row order, and
  * their count is checked. Keys are never computed as "first id + i". */
-static int insert_batch(struct flush *fl, size_t from, size_t to)
+static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
 {
     dbs_uow *u = fl->u;
     const dbs_model *m = fl->rows[from]->m;
     const dbs_field *pk = dbs__model_pk(m);
+    int generated = key_column_omitted(pk, fl->rows[from]->ptr);
     size_t k = to - from, got = 0, i;
-    int64_t *ids = malloc(k * sizeof(*ids));
+    int64_t *ids = malloc(k * sizeof(*ids)), affected = 0;
     dbs_stmt *st = NULL;
-    char *sql = insert_sql(u, m, 0, k, 1);
+    char *sql = insert_sql(u, m, !generated, k, generated);
     int rc = DBS_OK, base = 0;
 
     if (ids == NULL || sql == NULL) {
@@ -400,15 +401,29 @@ static int insert_batch(struct flush *fl, size_t from, size_t to)
     }
     for (i = from; i < to && (rc = journal(fl, fl->rows[i], 0)) == DBS_OK; i++)
         rc = link_parents(fl, fl->rows[i]);
-    if (rc < 0 || (rc = dbs__uow_stmt(u, &st, sql)) < 0)
+    /* full batches reuse one cached statement; a tail is prepared once */
+    if (rc < 0 || (rc = cache ? dbs__uow_stmt(u, &st, sql) : dbs_stmt_prepare(&st, u->s, sql)) < 0)
         goto done;
     for (i = from; i < to; i++) {
         struct model_info *mi = dbs__uow_model(u, m);
         if (mi->version != NULL && dbs__field_int(mi->version, fl->rows[i]->ptr) == 0)
             dbs__field_set_int(mi->version, fl->rows[i]->ptr, 1, 0);
-        if ((rc = bind_insert(st, base, m, fl->rows[i]->ptr, 0)) < 0)
+        if ((rc = bind_insert(st, base, m, fl->rows[i]->ptr, !generated)) < 0)
             goto done;
         base += rc;
+    }
+    if (!generated) {
+        /* keys the program assigned: nothing to read back but the count */
+        if ((rc = dbs_stmt_step(st)) == DBS_DONE && (rc = dbs_stmt_rows_affected(st, &affected))
+            == DBS_OK && affected != (int64_t)k)
+            rc = dbs__err_set(UERR(u), DBS_ERROR, "INSERT into %s wrote %lld rows, not %zu",
+                              m->table, (long long)affected, k);
+        for (i = from; i < to && rc >= 0; i++) {
+            fl->rows[i]->state = OBJ_PERSISTENT;
+            if ((rc = dbs__uow_map_add(u, fl->rows[i])) == DBS_OK)
+                rc = written(fl, fl->rows[i]);
+        }
+        goto done;
     }
     while ((rc = dbs_stmt_step(st)) == DBS_ROW && got < k)
         rc = dbs_stmt_column_int64(st, 0, &ids[got++]) < 0 ? DBS_ERROR : DBS_ROW;
@@ -426,8 +441,10 @@ static int insert_batch(struct flush *fl, size_t from, size_t to)
             rc = written(fl, o);
     }
 done:
-    if (st != NULL)
+    if (st != NULL && cache)
         dbs_stmt_reset(st);
+    else
+        dbs_stmt_free(st);
     free(ids);
     free(sql);
     return rc < 0 ? rc : DBS_OK;
@@ -464,11 +481,12 @@ static int insert_table(struct flush *fl, const dbs_model *m)
         per = (size_t)u->s->be->max_params / (size_t)m->n_fields;
     while (i < fl->nrows) {
         /* a run of rows of one level whose keys the database generates */
+        int omitted = key_column_omitted(pk, fl->rows[i]->ptr);
         for (j = i; per > 1 && j < fl->nrows && j - i < per && fl->level[j] == fl->level[i]
-                    && key_column_omitted(pk, fl->rows[j]->ptr); j++)
+                    && key_column_omitted(pk, fl->rows[j]->ptr) == omitted; j++)
             ;
         if (j - i > 1) {
-            if ((rc = insert_batch(fl, i, j)) < 0)
+            if ((rc = insert_batch(fl, i, j, j - i == per)) < 0)
                 return replay(fl, i, j, rc);
             i = j;
             continue;
