@@ -355,11 +355,16 @@ static int insert_one(struct flush *fl, struct obj *o)
         return rc;
     if (mi->version != NULL && dbs__field_int(mi->version, o->ptr) == 0)
         dbs__field_set_int(mi->version, o->ptr, 1, 0);
-    if ((sql = insert_sql(u, m, with_pk, 1, 0)) == NULL)
-        return NOMEM(u);
-    rc = dbs__uow_stmt(u, &st, sql);
-    free(sql);
-    if (rc < 0 || (rc = bind_insert(st, 0, m, o->ptr, with_pk)) < 0)
+    if ((st = mi->insert[with_pk]) == NULL) {
+        if ((sql = insert_sql(u, m, with_pk, 1, 0)) == NULL)
+            return NOMEM(u);
+        rc = dbs__uow_stmt(u, &st, sql);
+        free(sql);
+        if (rc < 0)
+            return rc;
+        mi->insert[with_pk] = st;
+    }
+    if ((rc = bind_insert(st, 0, m, o->ptr, with_pk)) < 0)
         return rc;
     if ((rc = dbs_stmt_step(st)) != DBS_DONE)
         return rc < 0 ? rc : dbs__err_set(UERR(u), DBS_ERROR, "INSERT returned rows");
@@ -432,7 +437,8 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
                           "for %zu rows", m->table, got, k);
     if (rc < 0)
         goto done;
-    qsort(ids, k, sizeof(*ids), cmp_i64);
+    if (k > 1)
+        qsort(ids, k, sizeof(*ids), cmp_i64);
     for (i = 0; i < k && rc >= 0; i++) {
         struct obj *o = fl->rows[from + i];
         dbs__field_set_int(pk, o->ptr, ids[i], 0);
@@ -619,7 +625,8 @@ static int collect(struct flush *fl, const dbs_model *m, int deletes)
     }
     fl->nrows = n;
     /* one lock order for every process: fewer deadlocks */
-    qsort(fl->rows, n, sizeof(*fl->rows), cmp_key);
+    if (n > 1)
+        qsort(fl->rows, n, sizeof(*fl->rows), cmp_key);
     return DBS_OK;
 }
 

@@ -60,6 +60,7 @@ struct model_info {
     const dbs_field *pk;
     const dbs_field *version; /* or NULL */
     int order;                /* place in the dependency order */
+    dbs_stmt *insert[2];      /* one-row INSERT without / with the key (owned by the cache) */
 };
 
 /* Prepared statements the unit of work reuses, by SQL text. */
