@@ -781,6 +781,7 @@ static void failed(struct flush *fl, int rc)
     } else {
         /* the engine ended the transaction: memory goes back to its start */
         dbs__uow_restore_to(u, 1);
+        dbs__uow_settle(u, 1);
     }
     (void)rc;
 }

@@ -1,7 +1,9 @@
 /* Unit of work: pending objects, flush order, id write-back, memory on rollback. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -617,6 +619,86 @@ static void uow__many_objects_flushed_and_expunged(void **state)
     free(it);
 }
 
+/* ---- a deadlock inside flush (MariaDB): memory goes back to transaction start ---- */
+
+struct heavy {
+    pthread_barrier_t *barrier;
+    int rc;
+};
+
+/* The other side: many writes first (so InnoDB picks the unit of work as the
+ * cheaper victim), then row 2, then row 1. */
+static void *heavy_side(void *arg)
+{
+    struct heavy *h = arg;
+    dbs_session *s = dbs_test_open();
+    int i;
+
+    h->rc = dbs_session_begin(s);
+    for (i = 0; i < 200 && h->rc == DBS_OK; i++)
+        h->rc = dbs_session_exec(s, "INSERT INTO audit_log (entity_type, entity_id, action)"
+                                    " VALUES ('x', 1, 'y')");
+    if (h->rc == DBS_OK)
+        h->rc = dbs_session_exec(s, "UPDATE items SET qty = qty + 1 WHERE id = 2");
+    pthread_barrier_wait(h->barrier);          /* both hold their first lock */
+    if (h->rc == DBS_OK)
+        h->rc = dbs_session_exec(s, "UPDATE items SET qty = qty + 1 WHERE id = 1");
+    if (h->rc == DBS_OK)
+        h->rc = dbs_session_commit(s);
+    else
+        dbs_session_rollback(s);
+    dbs_session_close(s);
+    return NULL;
+}
+
+static void uow__deadlock_in_flush_restores_transaction_start(void **state)
+{
+    struct fx *f = *state;
+    struct item *one = NULL, *two = NULL;
+    struct project p = { .name = "made in the transaction" };
+    pthread_barrier_t barrier;
+    struct heavy h = { &barrier, 0 };
+    pthread_t t;
+    int rc;
+
+    if (!dbs_test_is_mariadb())
+        skip();
+    dbs_test_exec(f->s, "INSERT INTO items (id, qty, version) VALUES (1, 10, 1), (2, 20, 1)");
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 1, (void **)&one), f->s);
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 2, (void **)&two), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    one->qty = 11;
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);          /* holds row 1 */
+    assert_true(p.id > 0);
+    pthread_barrier_init(&barrier, NULL, 2);
+    pthread_create(&t, NULL, heavy_side, &h);
+    pthread_barrier_wait(&barrier);
+    usleep(200 * 1000);                                 /* let the other side block on row 1 */
+    two->qty = 21;
+    rc = dbs_uow_flush(f->u);                           /* waits for row 2: a cycle */
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&barrier);
+    if (rc == DBS_OK) {
+        /* InnoDB chose the other side after all: nothing more to check */
+        print_message("the other session was the deadlock victim\n");
+        assert_int_equal(h.rc, DBS_EDEADLOCK);
+        return;
+    }
+    assert_int_equal(rc, DBS_EDEADLOCK);
+    assert_true(dbs_error_last(f->s)->retryable);
+    assert_int_equal(dbs_session_state(f->s), DBS_TXN_ABORTED);
+    assert_int_equal(h.rc, DBS_OK);
+    /* every struct as it was when the transaction began */
+    assert_int_equal(one->qty, 10);
+    assert_int_equal(two->qty, 20);
+    assert_int_equal(p.id, 0);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    assert_int_equal(dbs_session_state(f->s), DBS_TXN_IDLE);
+    assert_int_equal(dbs_uow_count(f->u), 2);           /* p left with the transaction */
+    assert_int_equal(dbs_test_int(f->s, "SELECT qty FROM items WHERE id = 1"), 11);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -638,6 +720,7 @@ int main(void)
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
         T(uow__many_objects_flushed_and_expunged),
+        T(uow__deadlock_in_flush_restores_transaction_start),
     };
 
     return dbs_test_main("uow", tests, sizeof(tests) / sizeof(tests[0]));
