@@ -168,6 +168,77 @@ static void conn__refused_is_connection_and_retryable(void **state)
     assert_null(other);
 }
 
+static void conn__database_not_granted_is_permission(void **state)
+{
+    dbs_session *other = NULL;
+    char url[600];
+    const char *q, *slash;
+
+    (void)state;
+    if (!dbs_test_is_mariadb())
+        skip();
+    slash = strchr(strstr(dbs_test_url, "://") + 3, '/');
+    q = strchr(dbs_test_url, '?');
+    snprintf(url, sizeof(url), "%.*s/mysql%s", (int)(slash - dbs_test_url), dbs_test_url,
+             q != NULL ? q : "");
+    assert_int_equal(dbs_session_open(&other, url), DBS_EPERMISSION);
+    assert_int_equal(dbs_error_last(NULL)->native_code, 1044);
+}
+
+static void conn__tcp_port_closed_is_connection(void **state)
+{
+    dbs_session *other = NULL;
+    const dbs_error *e;
+
+    (void)state;
+    if (!dbs_test_is_mariadb())
+        skip();
+    /* port 1 on loopback: nothing listens there */
+    assert_int_equal(dbs_session_open(&other, "mariadb://u:s3cr3tPW@127.0.0.1:1/x"),
+                     DBS_ECONNECTION);
+    e = dbs_error_last(NULL);
+    assert_true(e->native_code == 2002 || e->native_code == 2003);
+    assert_int_equal(e->retryable, 1);
+}
+
+static void conn__read_timeout_mid_query_is_connection(void **state)
+{
+    dbs_session *s = NULL;
+    char url[600];
+
+    (void)state;
+    if (!dbs_test_is_mariadb())
+        skip();
+    snprintf(url, sizeof(url), "%s%cread_timeout=1", dbs_test_url,
+             strchr(dbs_test_url, '?') ? '&' : '?');
+    assert_int_equal(dbs_session_open(&s, url), DBS_OK);
+    assert_dbs_rc(DBS_ECONNECTION, dbs_session_exec(s, "SELECT SLEEP(4)"), s);
+    assert_int_equal(dbs_error_last(s)->native_code, 2013);   /* lost during the query */
+    assert_int_equal(dbs_session_state(s), DBS_TXN_BROKEN);
+    assert_dbs_ok(dbs_session_reconnect(s), s);
+    assert_dbs_ok(dbs_session_exec(s, "SELECT 1"), s);
+    assert_dbs_ok(dbs_session_close(s), s);
+}
+
+static void conn__table_locked_by_own_reader_sqlite(void **state)
+{
+    dbs_session *s = *state;
+    dbs_stmt *st = NULL;
+
+    if (dbs_test_is_mariadb())
+        skip();
+    dbs_test_exec(s, "CREATE TABLE t (v INT)");
+    dbs_test_exec(s, "INSERT INTO t VALUES (1)");
+    dbs_test_exec(s, "INSERT INTO t VALUES (2)");
+    assert_dbs_ok(dbs_stmt_prepare(&st, s, "SELECT v FROM t"), s);
+    assert_dbs_rc(DBS_ROW, dbs_stmt_step(st), s);
+    /* the same connection drops the table its own SELECT is reading */
+    assert_dbs_rc(DBS_ELOCKTIMEOUT, dbs_session_exec(s, "DROP TABLE t"), s);
+    assert_int_equal(dbs_error_last(s)->native_code & 0xff, 6);  /* SQLITE_LOCKED */
+    dbs_stmt_free(st);
+    assert_dbs_ok(dbs_session_exec(s, "DROP TABLE t"), s);
+}
+
 static void conn__no_privilege_is_permission(void **state)
 {
     dbs_session *s = *state, *ro = NULL;
@@ -212,6 +283,10 @@ int main(void)
         T(conn__unknown_database_is_undefined),
         T(conn__refused_is_connection_and_retryable),
         T(conn__no_privilege_is_permission),
+        T(conn__database_not_granted_is_permission),
+        T(conn__tcp_port_closed_is_connection),
+        T(conn__read_timeout_mid_query_is_connection),
+        T(conn__table_locked_by_own_reader_sqlite),
         T(conn__read_only_file_is_read_only),
     };
 

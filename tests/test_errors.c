@@ -143,6 +143,10 @@ static const struct ecase cases[] = {
       { DBS_EFOREIGNKEY, 1811, REF, NULL, NULL, NULL, NULL },
       { DBS_EFOREIGNKEY, 1451, REF, "c", "pid", "fk_cr", "p" } },
 
+    { "fk_alter_engine_1217", S(PARENT_CHILD), "ALTER TABLE c ENGINE=Aria", NULL,
+      { 0 },  /* SQLite has no engines */
+      { DBS_EFOREIGNKEY, 1217, REF, "", "", "", NULL } },
+
     /* ---- not null ---- */
     { "not_null_explicit", S("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)"),
       "INSERT INTO t VALUES (1, NULL)", NULL,
