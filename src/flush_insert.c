@@ -1,0 +1,337 @@
+/* Flush, part 1: planning the INSERTs and writing them (generated keys back). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flush.h"
+
+/* ---- planning ---- */
+
+static struct obj *parent_of(dbs_uow *u, const struct obj *o, const dbs_field *f)
+{
+    void *p;
+
+    if (f->ref_ptr_offset == 0)
+        return NULL;
+    memcpy(&p, (const char *)o->ptr + f->ref_ptr_offset - 1, sizeof(p));
+    return p != NULL ? dbs__uow_find(u, p) : NULL;
+}
+
+static int nullable(const dbs_field *f)
+{
+    return !(f->flags & (DBS_NOT_NULL | DBS_PK)) && f->null_offset != 0;
+}
+
+/* Pending rows of model m, add order, parents (same table) before children. */
+static int plan_inserts(struct flush *fl, const dbs_model *m)
+{
+    dbs_uow *u = fl->u;
+    size_t placed = 0, n = 0, i;
+    struct obj *o;
+    int k, lv;
+
+    for (o = u->head; o != NULL; o = o->next)
+        if (o->m == m && o->state == OBJ_PENDING) {
+            if (dbs__flush_grow((void **)&fl->rows, &fl->caprows, n + 1, sizeof(*fl->rows)) < 0)
+                return NOMEM(u);
+            fl->rows[n++] = o;
+            o->mark = 0;
+        }
+    fl->nrows = n;
+    if (dbs__flush_grow((void **)&fl->level, &fl->caplevel, n + 1, sizeof(*fl->level)) < 0)
+        return NOMEM(u);
+    /* levels: a row goes once its same-table parent is placed (mark = 1) */
+    for (lv = 1; placed < n; lv++) {
+        size_t before = placed;
+        for (i = placed; i < n; i++) {
+            int ready = 1;
+            o = fl->rows[i];
+            for (k = 0; k < m->n_fields && ready; k++) {
+                struct obj *p = m->fields[k].ref == m ? parent_of(u, o, &m->fields[k]) : NULL;
+                if (p != NULL && p != o && p->state == OBJ_PENDING && !p->mark)
+                    ready = 0;
+            }
+            if (ready) {
+                memmove(&fl->rows[placed + 1], &fl->rows[placed], (i - placed) * sizeof(o));
+                fl->rows[placed++] = o;
+            }
+        }
+        for (i = before; i < placed; i++) {
+            fl->rows[i]->mark = 1;
+            fl->level[i] = lv;
+        }
+        if (placed == before) {
+            /* a cycle of rows: the first nullable self link breaks it */
+            o = fl->rows[placed];
+            for (k = 0; k < m->n_fields; k++)
+                if (m->fields[k].ref == m && nullable(&m->fields[k]))
+                    break;
+            if (k == m->n_fields)
+                return dbs__err_set(UERR(u), DBS_ECYCLE, "rows of %s reference each other "
+                                    "through a NOT NULL foreign key: no insert order exists",
+                                    m->table);
+            o->mark = 1;
+            fl->level[placed++] = lv;
+        }
+    }
+    return DBS_OK;
+}
+
+/* Copy generated keys of written parents into o's foreign keys; links to a
+ * parent not yet written are written NULL now and fixed up afterwards. */
+static int link_parents(struct flush *fl, struct obj *o)
+{
+    const dbs_model *m = o->m;
+    int k;
+
+    for (k = 0; k < m->n_fields; k++) {
+        const dbs_field *f = &m->fields[k];
+        struct obj *p = parent_of(fl->u, o, f);
+        const dbs_field *ppk;
+
+        if (p == NULL)
+            continue;
+        ppk = dbs__model_pk(p->m);
+        if (p->state != OBJ_PENDING) {
+            dbs__field_set_int(f, o->ptr, dbs__field_int(ppk, p->ptr), 0);
+            continue;
+        }
+        if (!nullable(f))
+            return dbs__err_set(UERR(fl->u), DBS_ECYCLE, "%s.%s must point at a %s row that "
+                                "cannot be written first (a cycle of NOT NULL foreign keys)",
+                                m->table, f->column, p->m->table);
+        if (dbs__flush_grow((void **)&fl->fix, &fl->capfix, fl->nfix + 1, sizeof(*fl->fix)) < 0)
+            return NOMEM(fl->u);
+        fl->fix[fl->nfix++] = (struct fixup){ o, f, p };
+        dbs__field_set_int(f, o->ptr, 0, 1);
+    }
+    return DBS_OK;
+}
+
+/* ---- statements ---- */
+
+static int key_column_omitted(const dbs_field *f, const void *obj)
+{
+    return (f->flags & DBS_PK) && (f->flags & DBS_AUTOINC) && dbs__field_int(f, obj) == 0;
+}
+
+/* INSERT INTO t (cols) VALUES (?, ...) x rows [RETURNING pk] */
+static char *insert_sql(dbs_uow *u, const dbs_model *m, int with_pk, size_t rows, int returning)
+{
+    char *table = dbs__quote(u->s, m->table), *sql = NULL, *p;
+    size_t cap = 64 + strlen(table != NULL ? table : "") + rows * (size_t)m->n_fields * 4;
+    int i, ncols = 0;
+    size_t r;
+
+    for (i = 0; i < m->n_fields; i++)
+        cap += strlen(m->fields[i].column) * 2 + 4;
+    if (table == NULL || (sql = p = malloc(cap)) == NULL) {
+        free(table);
+        return NULL;
+    }
+    p += sprintf(p, "INSERT INTO %s (", table);
+    for (i = 0; i < m->n_fields; i++) {
+        char *c;
+        if (!with_pk && (m->fields[i].flags & DBS_PK))
+            continue;
+        if ((c = dbs__quote(u->s, m->fields[i].column)) == NULL)
+            goto nomem;
+        p += sprintf(p, "%s%s", ncols++ ? ", " : "", c);
+        free(c);
+    }
+    p += sprintf(p, ") VALUES ");
+    for (r = 0; r < rows; r++) {
+        p += sprintf(p, "%s(", r ? ", " : "");
+        for (i = 0; i < ncols; i++)
+            p += sprintf(p, i ? ", ?" : "?");
+        *p++ = ')';
+    }
+    *p = '\0';
+    if (returning) {
+        char *c = dbs__quote(u->s, dbs__model_pk(m)->column), *full = NULL;
+        if (c == NULL || asprintf(&full, "%s RETURNING %s", sql, c) < 0)
+            full = NULL;
+        free(c);
+        free(sql);
+        sql = full;
+    }
+    free(table);
+    return sql;
+nomem:
+    free(table);
+    free(sql);
+    return NULL;
+}
+
+static int bind_insert(dbs_stmt *st, int base, const dbs_model *m, const void *obj, int with_pk)
+{
+    int i, idx = base, rc;
+
+    for (i = 0; i < m->n_fields; i++) {
+        if (!with_pk && (m->fields[i].flags & DBS_PK))
+            continue;
+        if ((rc = dbs__field_bind(st, ++idx, &m->fields[i], obj)) < 0)
+            return rc;
+    }
+    return idx - base;
+}
+
+static int insert_one(struct flush *fl, struct obj *o)
+{
+    dbs_uow *u = fl->u;
+    const dbs_model *m = o->m;
+    const dbs_field *pk = dbs__model_pk(m);
+    struct model_info *mi = dbs__uow_model(u, m);
+    int with_pk = !key_column_omitted(pk, o->ptr), rc;
+    dbs_stmt *st = NULL;
+    char *sql;
+    int64_t id = 0;
+
+    if ((rc = dbs__flush_journal(fl, o, 0)) < 0 || (rc = link_parents(fl, o)) < 0)
+        return rc;
+    if (mi->version != NULL && dbs__field_int(mi->version, o->ptr) == 0)
+        dbs__field_set_int(mi->version, o->ptr, 1, 0);
+    if ((st = mi->insert[with_pk]) == NULL) {
+        if ((sql = insert_sql(u, m, with_pk, 1, 0)) == NULL)
+            return NOMEM(u);
+        rc = dbs__uow_stmt(u, &st, sql);
+        free(sql);
+        if (rc < 0)
+            return rc;
+        mi->insert[with_pk] = st;
+    }
+    if ((rc = bind_insert(st, 0, m, o->ptr, with_pk)) < 0)
+        return rc;
+    if ((rc = dbs_stmt_step(st)) != DBS_DONE)
+        return rc < 0 ? rc : dbs__err_set(UERR(u), DBS_ERROR, "INSERT returned rows");
+    if (!with_pk) {
+        dbs_stmt_last_insert_id(st, &id);
+        dbs__field_set_int(pk, o->ptr, id, 0);
+    }
+    o->state = OBJ_PERSISTENT;
+    if ((rc = dbs__uow_map_add(u, o)) < 0)
+        return rc;
+    return dbs__flush_written(fl, o);
+}
+
+/* Rows [from, to) of fl->rows in one INSERT ... RETURNING: the generated keys
+ * come back in VALUES order; they are sorted and assigned in row order, and
+ * their count is checked. Keys are never computed as "first id + i". */
+static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
+{
+    dbs_uow *u = fl->u;
+    const dbs_model *m = fl->rows[from]->m;
+    const dbs_field *pk = dbs__model_pk(m);
+    int generated = key_column_omitted(pk, fl->rows[from]->ptr);
+    size_t k = to - from, got = 0, i;
+    int64_t *ids = malloc(k * sizeof(*ids)), affected = 0;
+    dbs_stmt *st = NULL;
+    char *sql = insert_sql(u, m, !generated, k, generated);
+    int rc = DBS_OK, base = 0;
+
+    if (ids == NULL || sql == NULL) {
+        rc = NOMEM(u);
+        goto done;
+    }
+    for (i = from; i < to && (rc = dbs__flush_journal(fl, fl->rows[i], 0)) == DBS_OK; i++)
+        rc = link_parents(fl, fl->rows[i]);
+    /* full batches reuse one cached statement; a tail is prepared once */
+    if (rc < 0 || (rc = cache ? dbs__uow_stmt(u, &st, sql) : dbs_stmt_prepare(&st, u->s, sql)) < 0)
+        goto done;
+    for (i = from; i < to; i++) {
+        struct model_info *mi = dbs__uow_model(u, m);
+        if (mi->version != NULL && dbs__field_int(mi->version, fl->rows[i]->ptr) == 0)
+            dbs__field_set_int(mi->version, fl->rows[i]->ptr, 1, 0);
+        if ((rc = bind_insert(st, base, m, fl->rows[i]->ptr, !generated)) < 0)
+            goto done;
+        base += rc;
+    }
+    if (!generated) {
+        /* keys the program assigned: nothing to read back but the count */
+        if ((rc = dbs_stmt_step(st)) == DBS_DONE && (rc = dbs_stmt_rows_affected(st, &affected))
+            == DBS_OK && affected != (int64_t)k)
+            rc = dbs__err_set(UERR(u), DBS_ERROR, "INSERT into %s wrote %lld rows, not %zu",
+                              m->table, (long long)affected, k);
+        for (i = from; i < to && rc >= 0; i++) {
+            fl->rows[i]->state = OBJ_PERSISTENT;
+            if ((rc = dbs__uow_map_add(u, fl->rows[i])) == DBS_OK)
+                rc = dbs__flush_written(fl, fl->rows[i]);
+        }
+        goto done;
+    }
+    while ((rc = dbs_stmt_step(st)) == DBS_ROW && got < k)
+        rc = dbs_stmt_column_int64(st, 0, &ids[got++]) < 0 ? DBS_ERROR : DBS_ROW;
+    if (rc == DBS_ROW || (rc == DBS_DONE && got != k))
+        rc = dbs__err_set(UERR(u), DBS_ERROR, "INSERT ... RETURNING into %s gave %zu keys "
+                          "for %zu rows", m->table, got, k);
+    if (rc < 0)
+        goto done;
+    if (k > 1)
+        qsort(ids, k, sizeof(*ids), dbs__flush_cmp_i64);
+    for (i = 0; i < k && rc >= 0; i++) {
+        struct obj *o = fl->rows[from + i];
+        dbs__field_set_int(pk, o->ptr, ids[i], 0);
+        o->state = OBJ_PERSISTENT;
+        if ((rc = dbs__uow_map_add(u, o)) == DBS_OK)
+            rc = dbs__flush_written(fl, o);
+    }
+done:
+    if (st != NULL && cache)
+        dbs_stmt_reset(st);
+    else
+        dbs_stmt_free(st);
+    free(ids);
+    free(sql);
+    return rc < 0 ? rc : DBS_OK;
+}
+
+/* A failed batch: the engine undid the whole statement. Replaying its rows
+ * one by one finds the row to blame (error path only). */
+static int replay(struct flush *fl, size_t from, size_t to, int rc)
+{
+    size_t i;
+    int r;
+
+    if (dbs_session_state(fl->u->s) != DBS_TXN_ACTIVE || rc == DBS_ENOMEM || rc == DBS_ECYCLE)
+        return rc;
+    for (i = from; i < to; i++)
+        if ((r = insert_one(fl, fl->rows[i])) < 0) {
+            fl->u->failed = fl->rows[i];
+            return r;
+        }
+    return rc;
+}
+
+int dbs__flush_insert_table(struct flush *fl, const dbs_model *m)
+{
+    dbs_uow *u = fl->u;
+    const dbs_field *pk = dbs__model_pk(m);
+    size_t i = 0, j, per;
+    int rc;
+
+    if ((rc = plan_inserts(fl, m)) < 0)
+        return rc;
+    per = (size_t)u->s->be->insert_returning_rows;
+    if (per > 0 && u->s->be->max_params > 0 && (size_t)u->s->be->max_params / (size_t)m->n_fields < per)
+        per = (size_t)u->s->be->max_params / (size_t)m->n_fields;
+    while (i < fl->nrows) {
+        /* a run of rows of one level whose keys the database generates */
+        int omitted = key_column_omitted(pk, fl->rows[i]->ptr);
+        for (j = i; per > 1 && j < fl->nrows && j - i < per && fl->level[j] == fl->level[i]
+                    && key_column_omitted(pk, fl->rows[j]->ptr) == omitted; j++)
+            ;
+        if (j - i > 1) {
+            if ((rc = insert_batch(fl, i, j, j - i == per)) < 0)
+                return replay(fl, i, j, rc);
+            i = j;
+            continue;
+        }
+        if ((rc = insert_one(fl, fl->rows[i])) < 0) {
+            u->failed = fl->rows[i];
+            return rc;
+        }
+        i++;
+    }
+    return DBS_OK;
+}
+
