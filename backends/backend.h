@@ -95,6 +95,13 @@ struct dbs_backend {
     int insert_returning_rows;
     /* most placeholders one statement may carry */
     int max_params;
+    /* rows worth sending in one multi-row UPDATE or DELETE (a round trip
+     * costs more than the longer statement); 0 or 1 = one row per statement */
+    int batch_rows;
+    /* optional: sent around create_all/drop_all so tables may name tables
+     * created later (foreign key cycles), or NULL */
+    const char *ddl_begin_sql;
+    const char *ddl_end_sql;
     /* slots above are version 1; add below and bump the version */
 };
 

@@ -1,4 +1,5 @@
 /* Flush, part 2: fix-ups, UPDATEs and DELETEs, one row matched each. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,170 @@ static int collect(struct flush *fl, const dbs_model *m, int deletes)
     return DBS_OK;
 }
 
+/* ---- many rows per statement (backends where a round trip costs) ---- */
+
+static size_t batch_limit(dbs_uow *u, size_t params_per_row)
+{
+    size_t n = u->s->be->batch_rows > 1 ? (size_t)u->s->be->batch_rows : 1;
+
+    if (u->s->be->max_params > 0 && n * params_per_row > (size_t)u->s->be->max_params)
+        n = (size_t)u->s->be->max_params / params_per_row;
+    return n > 0 ? n : 1;
+}
+
+/* Bit i: field i differs from the snapshot. Models of more than 63 fields
+ * are written row by row (mask 0). */
+static uint64_t changed_mask(const struct obj *o)
+{
+    uint64_t mask = 0;
+    int i;
+
+    if (o->m->n_fields > 63)
+        return 0;
+    for (i = 0; i < o->m->n_fields; i++)
+        if (!dbs__field_equal(&o->m->fields[i], o->ptr, o->snap))
+            mask |= (uint64_t)1 << i;
+    return mask;
+}
+
+/* A savepoint around one multi-row statement: on a count mismatch the
+ * statement is undone and its rows replayed one by one to name the culprit. */
+static int batch_savepoint(dbs_uow *u, const char *verb)
+{
+    char sql[48];
+
+    int rc;
+
+    snprintf(sql, sizeof(sql), "%s dbs_batch", verb);
+    rc = dbs__session_send(u->s, sql);
+    return rc < 0 ? dbs__session_failed(u->s, rc) : DBS_OK;
+}
+
+static int in_list(FILE *f, dbs_uow *u, const dbs_field *pk, size_t k)
+{
+    char *c = dbs__quote(u->s, pk->column);
+    size_t i;
+
+    if (c == NULL)
+        return -1;
+    fprintf(f, " WHERE %s IN (", c);
+    for (i = 0; i < k; i++)
+        fputs(i ? ", ?" : "?", f);
+    fputc(')', f);
+    free(c);
+    return 0;
+}
+
+/* UPDATE t SET c = CASE pk WHEN ? THEN ? ... END, ... WHERE pk IN (...) */
+static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size_t k)
+{
+    const dbs_field *pk = dbs__model_pk(m);
+    char *sql = NULL, *t = dbs__quote(u->s, m->table), *kc = dbs__quote(u->s, pk->column);
+    size_t len = 0, r;
+    int i, n = 0;
+    FILE *f = open_memstream(&sql, &len);
+
+    if (f == NULL || t == NULL || kc == NULL) {
+        if (f != NULL)
+            fclose(f);
+        free(sql);
+        sql = NULL;
+        goto done;
+    }
+    fprintf(f, "UPDATE %s SET ", t);
+    for (i = 0; i < m->n_fields; i++) {
+        char *c;
+        if (!(mask & ((uint64_t)1 << i)) || (c = dbs__quote(u->s, m->fields[i].column)) == NULL)
+            continue;
+        fprintf(f, "%s%s = CASE %s", n++ ? ", " : "", c, kc);
+        for (r = 0; r < k; r++)
+            fputs(" WHEN ? THEN ?", f);
+        fputs(" END", f);
+        free(c);
+    }
+    in_list(f, u, pk, k);
+    fclose(f);
+done:
+    free(t);
+    free(kc);
+    return sql;
+}
+
+static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t mask)
+{
+    dbs_uow *u = fl->u;
+    const dbs_model *m = rows[0]->m;
+    const dbs_field *pk = dbs__model_pk(m);
+    char *sql = update_many_sql(u, m, mask, k);
+    dbs_stmt *st = NULL;
+    int64_t affected = 0;
+    int i, idx = 0, rc;
+    size_t r;
+
+    if (sql == NULL)
+        return NOMEM(u);
+    rc = dbs_stmt_prepare(&st, u->s, sql);
+    free(sql);
+    for (i = 0; rc == DBS_OK && i < m->n_fields; i++) {
+        if (!(mask & ((uint64_t)1 << i)))
+            continue;
+        for (r = 0; r < k && rc == DBS_OK; r++)
+            if ((rc = dbs__field_bind(st, ++idx, pk, rows[r]->ptr)) == DBS_OK)
+                rc = dbs__field_bind(st, ++idx, &m->fields[i], rows[r]->ptr);
+    }
+    for (r = 0; r < k && rc == DBS_OK; r++)
+        rc = dbs__field_bind(st, ++idx, pk, rows[r]->ptr);
+    if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
+        rc = dbs_stmt_rows_affected(st, &affected);
+    dbs_stmt_free(st);
+    if (rc < 0)
+        return rc;
+    return affected == (int64_t)k ? DBS_OK : DBS_ESTALE;
+}
+
+/* Rows with the same changed columns go together, up to the batch limit. */
+static int update_batches(struct flush *fl)
+{
+    size_t n = fl->nrows, i, j, k, limit;
+    struct obj **group = malloc(n * sizeof(*group));
+    int rc = DBS_OK;
+
+    if (group == NULL)
+        return NOMEM(fl->u);
+    for (i = 0; i < n; i++)
+        fl->rows[i]->mark = 0;
+    for (i = 0; i < n && rc == DBS_OK; i++) {
+        uint64_t mask = changed_mask(fl->rows[i]);
+        if (fl->rows[i]->mark)
+            continue;
+        limit = batch_limit(fl->u, 2 * (size_t)__builtin_popcountll(mask) + 1);
+        for (k = 0, j = i; j < n && k < limit; j++)
+            if (!fl->rows[j]->mark && changed_mask(fl->rows[j]) == mask) {
+                fl->rows[j]->mark = 1;
+                group[k++] = fl->rows[j];
+            }
+        for (j = 0; j < k && rc == DBS_OK; j++)
+            rc = dbs__flush_journal(fl, group[j], 1);
+        if (rc == DBS_OK && (rc = batch_savepoint(fl->u, "SAVEPOINT")) == DBS_OK) {
+            rc = k > 1 && mask != 0 ? update_many(fl, group, k, mask) : DBS_ESTALE;
+            if (rc == DBS_ESTALE && dbs_session_state(fl->u->s) == DBS_TXN_ACTIVE) {
+                /* undo the statement and go row by row: names the stale row */
+                rc = batch_savepoint(fl->u, "ROLLBACK TO SAVEPOINT");
+                for (j = 0; j < k && rc == DBS_OK; j++)
+                    if ((rc = update_row(fl, group[j], NULL)) < 0)
+                        fl->u->failed = group[j];
+            } else {
+                for (j = 0; j < k && rc == DBS_OK; j++)
+                    rc = dbs__flush_written(fl, group[j]);
+            }
+            if (rc == DBS_OK)
+                rc = batch_savepoint(fl->u, "RELEASE SAVEPOINT");
+        }
+    }
+    free(group);
+    return rc;
+}
+
 int dbs__flush_update_table(struct flush *fl, const dbs_model *m)
 {
     size_t i;
@@ -136,6 +301,9 @@ int dbs__flush_update_table(struct flush *fl, const dbs_model *m)
 
     if ((rc = collect(fl, m, 0)) < 0)
         return rc;
+    /* versioned rows check their own version: one statement each */
+    if (fl->u->s->be->batch_rows > 1 && fl->nrows > 1 && dbs__uow_model(fl->u, m)->version == NULL)
+        return update_batches(fl);
     for (i = 0; i < fl->nrows; i++) {
         struct obj *o = fl->rows[i];
         if ((rc = dbs__flush_journal(fl, o, 1)) < 0 || (rc = update_row(fl, o, NULL)) < 0) {
@@ -205,33 +373,104 @@ static int delete_row(struct flush *fl, struct obj *o)
     return DBS_OK;
 }
 
-int dbs__flush_delete_table(struct flush *fl, const dbs_model *m)
+/* DELETE FROM t WHERE pk IN (...): exactly k rows must go. */
+static int delete_many(struct flush *fl, struct obj **rows, size_t k)
 {
-    size_t i, done = 0;
+    dbs_uow *u = fl->u;
+    const dbs_model *m = rows[0]->m;
+    const dbs_field *pk = dbs__model_pk(m);
+    char *sql = NULL, *t = dbs__quote(u->s, m->table);
+    size_t len = 0, r;
+    FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
+    dbs_stmt *st = NULL;
+    int64_t affected = 0;
     int rc;
 
-    if ((rc = collect(fl, m, 1)) < 0)
+    if (f == NULL) {
+        free(t);
+        return NOMEM(u);
+    }
+    fprintf(f, "DELETE FROM %s", t);
+    free(t);
+    in_list(f, u, pk, k);
+    fclose(f);
+    rc = dbs_stmt_prepare(&st, u->s, sql);
+    free(sql);
+    for (r = 0; r < k && rc == DBS_OK; r++)
+        rc = dbs__field_bind(st, (int)r + 1, pk, rows[r]->ptr);
+    if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
+        rc = dbs_stmt_rows_affected(st, &affected);
+    dbs_stmt_free(st);
+    if (rc < 0)
         return rc;
-    for (i = 0; i < fl->nrows; i++)
-        fl->rows[i]->mark = 0;
-    /* children before parents inside a self-referencing table */
-    while (done < fl->nrows) {
-        size_t before = done;
-        for (i = 0; i < fl->nrows; i++) {
-            struct obj *o = fl->rows[i];
-            if (o->mark || referenced_by_pending_delete(fl, 0, o))
-                continue;
-            if ((rc = dbs__flush_journal(fl, o, 0)) < 0 || (rc = delete_row(fl, o)) < 0) {
-                fl->u->failed = o;
-                return rc;
-            }
-            o->mark = 1;
-            done++;
-        }
-        if (done == before)
-            return dbs__err_set(UERR(fl->u), DBS_ECYCLE, "rows of %s to delete reference each "
-                                "other: delete the cycle's links first", m->table);
+    if (affected != (int64_t)k)
+        return DBS_ESTALE;
+    for (r = 0; r < k; r++) {
+        rows[r]->deleted = 1;
+        dbs__uow_map_del(u, rows[r]);
     }
     return DBS_OK;
 }
 
+/* One round of deletes (rows no other remaining row points at). */
+static int delete_round(struct flush *fl, struct obj **group, size_t k)
+{
+    struct model_info *mi = dbs__uow_model(fl->u, group[0]->m);
+    int many = k > 1 && fl->u->s->be->batch_rows > 1 && mi->version == NULL;
+    size_t j, limit = batch_limit(fl->u, 1), from;
+    int rc = DBS_OK;
+
+    for (j = 0; j < k && rc == DBS_OK; j++)
+        rc = dbs__flush_journal(fl, group[j], 0);
+    for (from = 0; from < k && rc == DBS_OK; from += limit) {
+        size_t n = k - from < limit ? k - from : limit;
+        if (many && (rc = batch_savepoint(fl->u, "SAVEPOINT")) == DBS_OK) {
+            rc = delete_many(fl, group + from, n);
+            if (rc == DBS_ESTALE && dbs_session_state(fl->u->s) == DBS_TXN_ACTIVE)
+                rc = batch_savepoint(fl->u, "ROLLBACK TO SAVEPOINT");
+            else if (rc == DBS_OK)
+                n = 0;     /* done */
+            if (rc == DBS_OK)
+                rc = batch_savepoint(fl->u, "RELEASE SAVEPOINT");
+        }
+        for (j = from; j < from + n && rc == DBS_OK; j++)
+            if ((rc = delete_row(fl, group[j])) < 0)
+                fl->u->failed = group[j];
+        if (rc < 0 && fl->u->failed == NULL)
+            fl->u->failed = group[from];
+    }
+    return rc;
+}
+
+int dbs__flush_delete_table(struct flush *fl, const dbs_model *m)
+{
+    size_t i, done = 0, k;
+    struct obj **group;
+    int rc;
+
+    if ((rc = collect(fl, m, 1)) < 0)
+        return rc;
+    if (fl->nrows == 0)
+        return DBS_OK;
+    if ((group = malloc(fl->nrows * sizeof(*group))) == NULL)
+        return NOMEM(fl->u);
+    for (i = 0; i < fl->nrows; i++)
+        fl->rows[i]->mark = 0;
+    /* children before parents inside a self-referencing table: rounds */
+    while (done < fl->nrows && rc == DBS_OK) {
+        for (k = 0, i = 0; i < fl->nrows; i++)
+            if (!fl->rows[i]->mark && !referenced_by_pending_delete(fl, 0, fl->rows[i]))
+                group[k++] = fl->rows[i];
+        if (k == 0) {
+            rc = dbs__err_set(UERR(fl->u), DBS_ECYCLE, "rows of %s to delete reference each "
+                              "other: delete the cycle's links first", m->table);
+            break;
+        }
+        for (i = 0; i < k; i++)
+            group[i]->mark = 1;
+        done += k;
+        rc = delete_round(fl, group, k);
+    }
+    free(group);
+    return rc;
+}

@@ -424,6 +424,51 @@ static void uow__stale_row_from_a_second_session(void **state)
     assert_dbs_ok(dbs_session_close(other), other);
 }
 
+/* Many rows per statement on MariaDB: a stale row among them is still named. */
+static void uow__stale_row_among_many(void **state)
+{
+    struct fx *f = *state;
+    struct project p[50];
+    dbs_session *other;
+    char sql[96];
+    int i;
+
+    if (!dbs_test_shared())
+        skip();
+    memset(p, 0, sizeof(p));
+    for (i = 0; i < 50; i++) {
+        snprintf(p[i].name, sizeof(p[i].name), "p%d", i);
+        assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p[i]), f->s);
+    }
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    other = dbs_test_open();
+    snprintf(sql, sizeof(sql), "DELETE FROM projects WHERE id = %lld", (long long)p[31].id);
+    dbs_test_exec(other, sql);
+    for (i = 0; i < 50; i++)
+        snprintf(p[i].name, sizeof(p[i].name), "renamed %d", i);
+    f->statements = 0;
+    assert_dbs_rc(DBS_ESTALE, dbs_uow_flush(f->u), f->s);
+    assert_ptr_equal(dbs_uow_failed(f->u, NULL), &p[31]);
+    assert_string_equal(p[0].name, "renamed 0");           /* as before the flush */
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM projects WHERE name LIKE 'ren%'"),
+                     0);
+    /* the same for deletes */
+    for (i = 0; i < 50; i++)
+        snprintf(p[i].name, sizeof(p[i].name), "p%d", i);
+    for (i = 0; i < 50; i++)
+        assert_dbs_ok(dbs_uow_delete(f->u, &project_model, &p[i]), f->s);
+    assert_dbs_rc(DBS_ESTALE, dbs_uow_flush(f->u), f->s);
+    assert_ptr_equal(dbs_uow_failed(f->u, NULL), &p[31]);
+    assert_int_equal(count_rows(f->s, "projects"), 49);
+    assert_dbs_ok(dbs_uow_expunge(f->u, &project_model, &p[31]), f->s);
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    if (dbs_test_is_mariadb())
+        assert_true(f->statements < 10);                  /* one DELETE for 49 rows */
+    assert_int_equal(count_rows(f->s, "projects"), 0);
+    assert_dbs_ok(dbs_session_close(other), other);
+}
+
 static void uow__parent_inserted_before_child(void **state)
 {
     struct fx *f = *state;
@@ -711,6 +756,7 @@ int main(void)
         T(uow__identity_conflict_at_add),
         T(uow__update_sets_only_changed_columns),
         T(uow__stale_row_from_a_second_session),
+        T(uow__stale_row_among_many),
         T(uow__parent_inserted_before_child),
         T(uow__restrict_child_blocks_delete_session_usable),
         T(uow__tree_inserted_and_deleted_in_one_flush),

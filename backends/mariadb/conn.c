@@ -274,4 +274,7 @@ const struct dbs_backend dbs__backend_mariadb = {
     /* InnoDB assigns AUTO_INCREMENT values in VALUES order within a statement */
     .insert_returning_rows = 1000,
     .max_params = 65535,
+    .batch_rows = 1000,
+    .ddl_begin_sql = "SET FOREIGN_KEY_CHECKS = 0",
+    .ddl_end_sql = "SET FOREIGN_KEY_CHECKS = 1",
 };
