@@ -212,8 +212,16 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
     if (dbs_session_depth(u->s) == 0 && (rc = dbs_session_begin(u->s)) < 0)
         return rc;
     if ((rc = dbs__session_ready(u->s)) < 0
-        || (rc = dbs__session_send(u->s, "SAVEPOINT dbs_flush")) < 0)
-        return rc < 0 && rc != DBS_ETXNABORTED ? dbs__session_failed(u->s, rc) : rc;
+        || (rc = dbs__session_send(u->s, "SAVEPOINT dbs_flush")) < 0) {
+        if (rc != DBS_ETXNABORTED)
+            rc = dbs__session_failed(u->s, rc);
+        if (dbs_session_state(u->s) != DBS_TXN_ACTIVE) {
+            /* the transaction is gone: memory goes back to its start */
+            dbs__uow_restore_to(u, 1);
+            dbs__uow_settle(u, 1);
+        }
+        return rc;
+    }
     u->flushing = 1;
     fl.mark = dbs_session_depth(u->s) < u->n_levels ? u->levels[dbs_session_depth(u->s)] : NULL;
     rc = write_all(&fl);

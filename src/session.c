@@ -104,6 +104,8 @@ int dbs_session_reconnect(dbs_session *s)
     if (s->depth > 0 && s->state != DBS_TXN_BROKEN)
         return dbs__err_set(&s->err, DBS_EMISUSE,
                             "reconnect inside a transaction: commit or roll back first");
+    if (s->listener != NULL && s->listener->drop_statements != NULL)
+        s->listener->drop_statements(s->listener_payload);
     if (s->n_stmts > 0)
         return dbs__err_set(&s->err, DBS_EINUSE, "reconnect: %d statement(s) still open; "
                             "free them first", s->n_stmts);

@@ -19,6 +19,8 @@ struct dbs__txn_listener {
     void (*after_commit)(void *payload, int depth);
     /* level depth was rolled back (or lost with an aborted transaction) */
     void (*after_rollback)(void *payload, int depth);
+    /* the connection is being replaced: free statements prepared on it */
+    void (*drop_statements)(void *payload);
 };
 
 struct dbs_session {

@@ -197,8 +197,14 @@ static void after_rollback(void *payload, int depth)
     dbs__uow_settle(u, depth);
 }
 
+static void drop_statements(void *payload)
+{
+    dbs__uow_drop_statements(payload);
+}
+
 void dbs__uow_listen(dbs_uow *u)
 {
+    u->listener.drop_statements = drop_statements;
     u->listener.before_begin = before_begin;
     u->listener.after_begin = after_begin;
     u->listener.before_commit = before_commit;

@@ -239,22 +239,32 @@ void dbs_uow_expunge_all(dbs_uow *u)
         dbs__uow_untrack(u, u->head);
 }
 
-void dbs_uow_free(dbs_uow *u)
+/* Free every cached statement (they belong to the session's connection). */
+void dbs__uow_drop_statements(dbs_uow *u)
 {
     struct model_info *mi, *mtmp;
     struct stmt_cache *c, *ctmp;
 
-    if (u == NULL)
-        return;
-    dbs_uow_expunge_all(u);
-    HASH_ITER(hh, u->models, mi, mtmp) {
-        HASH_DEL(u->models, mi);
-        free(mi);
-    }
     HASH_ITER(hh, u->cache, c, ctmp) {
         HASH_DEL(u->cache, c);
         dbs_stmt_free(c->st);
         free(c);
+    }
+    HASH_ITER(hh, u->models, mi, mtmp)
+        mi->insert[0] = mi->insert[1] = NULL;
+}
+
+void dbs_uow_free(dbs_uow *u)
+{
+    struct model_info *mi, *mtmp;
+
+    if (u == NULL)
+        return;
+    dbs_uow_expunge_all(u);
+    dbs__uow_drop_statements(u);
+    HASH_ITER(hh, u->models, mi, mtmp) {
+        HASH_DEL(u->models, mi);
+        free(mi);
     }
     free(u->order);
     free(u->levels);

@@ -125,6 +125,7 @@ int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql);
 void dbs__uow_restore_to(dbs_uow *u, int depth);
 void dbs__uow_untrack(dbs_uow *u, struct obj *o);
 void dbs__uow_listen(dbs_uow *u);
+void dbs__uow_drop_statements(dbs_uow *u);
 /* after a rollback of level depth: objects added there leave, dirty rows revert */
 void dbs__uow_settle(dbs_uow *u, int depth);
 

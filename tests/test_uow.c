@@ -744,6 +744,36 @@ static void uow__deadlock_in_flush_restores_transaction_start(void **state)
     assert_int_equal(dbs_test_int(f->s, "SELECT qty FROM items WHERE id = 1"), 11);
 }
 
+static void uow__connection_lost_then_reconnect(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "survives" };
+    dbs_session *other;
+    char sql[64];
+
+    if (!dbs_test_is_mariadb())
+        skip();
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_true(p.id > 0);
+    other = dbs_test_open();
+    snprintf(sql, sizeof(sql), "KILL CONNECTION %lld",
+             (long long)dbs_test_int(f->s, "SELECT CONNECTION_ID()"));
+    dbs_test_exec(other, sql);
+    assert_dbs_ok(dbs_session_close(other), other);
+    snprintf(p.name, sizeof(p.name), "changed");
+    assert_dbs_rc(DBS_ECONNECTION, dbs_uow_commit(f->u), f->s);
+    assert_int_equal(p.id, 0);                    /* back to transaction start */
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    /* the unit of work gives up its statements; the session reconnects */
+    assert_dbs_ok(dbs_session_reconnect(f->s), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_true(p.id > 0);
+    assert_int_equal(count_rows(f->s, "projects"), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -767,6 +797,7 @@ int main(void)
         T(uow__autoflush_on_and_off),
         T(uow__many_objects_flushed_and_expunged),
         T(uow__deadlock_in_flush_restores_transaction_start),
+        T(uow__connection_lost_then_reconnect),
     };
 
     return dbs_test_main("uow", tests, sizeof(tests) / sizeof(tests[0]));
