@@ -38,6 +38,10 @@ void dbs__err_clear(struct dbs_err *e)
 {
     const char *backend = e->pub.backend;
 
+    /* hot path: every statement call clears; a clear slot stays clear */
+    if (e->pub.status == DBS_OK && e->pub.message == e->message && e->message[0] == '\0')
+        return;
+
     memset(&e->pub, 0, sizeof(e->pub));
     e->pub.backend = backend;
     e->message[0] = e->constraint[0] = e->table[0] = e->ref_table[0] = '\0';

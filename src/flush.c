@@ -136,7 +136,7 @@ static void journal_revert(struct flush *fl)
         if (e->image != NULL)
             dbs__image_restore(o, e->image);
         else if (e->state == OBJ_PENDING && o->undo != NULL && o->undo->state == OBJ_PENDING)
-            dbs__image_restore(o, o->undo->image);    /* no id, parents' keys undone */
+            dbs__image_restore_keys(o, o->undo->image);    /* no id, parents' keys undone */
         dbs__image_free(o->m, e->image);
         o->state = e->state;
         o->deleted = e->deleted;
@@ -261,7 +261,8 @@ int dbs_uow_commit(dbs_uow *u)
     if (u == NULL)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_uow_commit: NULL");
     dbs__err_clear(UERR(u));
-    if ((rc = dbs__uow_flush(u, "flush before commit")) < 0)
+    /* inside a transaction the session's commit flushes first (listener) */
+    if (dbs_session_depth(u->s) == 0 && (rc = dbs__uow_flush(u, "flush before commit")) < 0)
         return rc;
     if (dbs_session_depth(u->s) == 0)
         return DBS_OK;     /* nothing was written and nothing is open */

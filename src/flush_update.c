@@ -116,8 +116,9 @@ static int collect(struct flush *fl, const dbs_model *m, int deletes)
     for (o = fl->u->head; o != NULL; o = o->next) {
         if (o->m != m)
             continue;
+        /* a row this flush just inserted is as written: no compare needed */
         if (deletes ? (o->state != OBJ_DELETED || o->deleted)
-                    : (o->state != OBJ_PERSISTENT || !dbs__uow_dirty(o)))
+                    : (o->state != OBJ_PERSISTENT || o->journaled || !dbs__uow_dirty(o)))
             continue;
         if (dbs__flush_grow((void **)&fl->rows, &fl->caprows, n + 1, sizeof(*fl->rows)) < 0)
             return NOMEM(fl->u);

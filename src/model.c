@@ -194,62 +194,76 @@ int dbs__field_equal(const dbs_field *f, const void *a, const void *b)
     }
 }
 
-/* A deep copy of a struct: text and blobs duplicated, owned by the image. */
+/* A deep copy of a struct in one allocation: the struct, then its text and
+ * blobs, the image's pointers aimed at those copies. Freed with free(). */
 void *dbs__image_new(const dbs_model *m, const void *obj)
 {
-    char *img = malloc(m->size);
+    size_t total = m->size, at;
+    char *img;
     int i;
 
-    if (img == NULL)
+    for (i = 0; i < m->n_fields; i++) {
+        const dbs_field *f = &m->fields[i];
+        const void *p = CAT(obj, f->offset);
+        if (f->type == DBS_FT_TEXT && *(char *const *)p != NULL)
+            total += strlen(*(char *const *)p) + 1;
+        else if (f->type == DBS_FT_BLOB && ((const dbs_blob *)p)->data != NULL)
+            total += ((const dbs_blob *)p)->len + 1;
+    }
+    if ((img = malloc(total)) == NULL)
         return NULL;
     memcpy(img, obj, m->size);
+    at = m->size;
     for (i = 0; i < m->n_fields; i++) {
         const dbs_field *f = &m->fields[i];
         void *p = img + f->offset;
-
         if (f->type == DBS_FT_TEXT && *(char **)p != NULL) {
-            if ((*(char **)p = strdup(*(char **)p)) == NULL)
-                goto nomem;
+            size_t n = strlen(*(char **)p) + 1;
+            memcpy(img + at, *(char **)p, n);
+            *(char **)p = img + at;
+            at += n;
         } else if (f->type == DBS_FT_BLOB && ((dbs_blob *)p)->data != NULL) {
             dbs_blob *b = p;
-            void *copy = malloc(b->len > 0 ? b->len : 1);
-            if (copy == NULL) {
-                b->data = NULL;
-                goto nomem;
-            }
-            memcpy(copy, b->data, b->len);
-            b->data = copy;
+            memcpy(img + at, b->data, b->len);
+            b->data = img + at;
+            at += b->len + 1;
         }
-        continue;
-nomem:
-        /* free what was copied so far: the fields after i still point at obj */
-        for (i--; i >= 0; i--) {
-            f = &m->fields[i];
-            if (f->type == DBS_FT_TEXT)
-                free(*(char **)(img + f->offset));
-            else if (f->type == DBS_FT_BLOB)
-                free(((dbs_blob *)(img + f->offset))->data);
-        }
-        free(img);
-        return NULL;
     }
+    return img;
+}
+
+/* A flat copy of the struct: enough to put keys back (dbs__image_restore_keys). */
+void *dbs__image_shallow(const dbs_model *m, const void *obj)
+{
+    void *img = malloc(m->size);
+
+    if (img != NULL)
+        memcpy(img, obj, m->size);
     return img;
 }
 
 void dbs__image_free(const dbs_model *m, void *image)
 {
+    (void)m;
+    free(image);
+}
+
+/* Put back the fields a flush writes into a new object: its generated key,
+ * the keys copied from parents, its version. */
+void dbs__image_restore_keys(struct obj *o, const void *image)
+{
     int i;
 
-    if (image == NULL)
-        return;
-    for (i = 0; i < m->n_fields; i++) {
-        const dbs_field *f = &m->fields[i];
-        if (f->type == DBS_FT_TEXT)
-            free(*(char **)AT(image, f->offset));
-        else if (f->type == DBS_FT_BLOB)
-            free(((dbs_blob *)AT(image, f->offset))->data);
+    for (i = 0; i < o->m->n_fields; i++) {
+        const dbs_field *f = &o->m->fields[i];
+        if (!(f->flags & (DBS_PK | DBS_VERSION)) && f->ref == NULL)
+            continue;
+        if (f->type == DBS_FT_TEXT || f->type == DBS_FT_CHARS || f->type == DBS_FT_BLOB)
+            continue;      /* text keys are the program's: a flush never writes them */
+        memcpy(AT(o->ptr, f->offset), CAT(image, f->offset), f->size);
+        if (f->null_offset != 0)
+            memcpy(AT(o->ptr, f->null_offset - 1), CAT(image, f->null_offset - 1), sizeof(int));
     }
-    free(image);
 }
 
 /* Put the image's field values back into the user's struct. Text and blobs

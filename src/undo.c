@@ -36,7 +36,7 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     /* a row's state at level start is its snapshot; a pending object's is
      * the struct as the program left it (no id yet) */
-    r->image = dbs__image_new(o->m, o->snap != NULL ? o->snap : o->ptr);
+    r->image = o->snap != NULL ? dbs__image_new(o->m, o->snap) : dbs__image_shallow(o->m, o->ptr);
     if (r->image == NULL) {
         free(r);
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
@@ -77,8 +77,8 @@ static void restore_one(dbs_uow *u, struct undo *r)
 {
     struct obj *o = r->o;
 
-    dbs__image_restore(o, r->image);
     if (r->state == OBJ_PENDING) {
+        dbs__image_restore_keys(o, r->image);
         /* inserted in this level: pending again, no row, no id */
         dbs__image_free(o->m, o->snap);
         o->snap = NULL;
@@ -88,6 +88,7 @@ static void restore_one(dbs_uow *u, struct undo *r)
         return;
     }
     /* updated or deleted in this level: the row is back as it was */
+    dbs__image_restore(o, r->image);
     dbs__image_free(o->m, o->snap);
     o->snap = dbs__image_new(o->m, r->image);
     o->state = r->state;

@@ -77,8 +77,9 @@ int dbs__uow_order(dbs_uow *u)
 /* ---- identity map ---- */
 
 /* The key bytes: the model pointer, then the integer or the text. */
+/* into buf (when the key fits, as integer keys do) or a new allocation */
 static int make_key(const dbs_model *m, const dbs_field *pk, const void *obj, char **out,
-                    unsigned *len_out)
+                    unsigned *len_out, char *buf, size_t bufsize)
 {
     const char *text = NULL;
     size_t n = sizeof(int64_t);
@@ -93,7 +94,9 @@ static int make_key(const dbs_model *m, const dbs_field *pk, const void *obj, ch
         id = dbs__field_int(pk, obj);
     if (text != NULL)
         n = strlen(text);
-    if ((k = malloc(sizeof(m) + n)) == NULL)
+    if (sizeof(m) + n <= bufsize)
+        k = buf;
+    else if ((k = malloc(sizeof(m) + n)) == NULL)
         return DBS_ENOMEM;
     memcpy(k, &m, sizeof(m));
     memcpy(k + sizeof(m), text != NULL ? (const void *)text : (const void *)&id, n);
@@ -117,9 +120,11 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
 
     if (o->in_map)
         return DBS_OK;
-    free(o->key);
+    if (o->key != o->ikey)
+        free(o->key);
     o->key = NULL;
-    if (mi == NULL || make_key(o->m, mi->pk, o->ptr, &o->key, &o->keylen) < 0)
+    if (mi == NULL || make_key(o->m, mi->pk, o->ptr, &o->key, &o->keylen, o->ikey,
+                               sizeof(o->ikey)) < 0)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     if ((other = map_find(u, o->key, o->keylen)) != NULL)
         return dbs__err_set(UERR(u), DBS_EIDENTITY, "%s: an object with this primary key is "
@@ -203,7 +208,8 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     dbs__obj_free_mem(o);
     if (o->owned)
         free(o->ptr);
-    free(o->key);
+    if (o->key != o->ikey)
+        free(o->key);
     free(o);
     u->count--;
 }
@@ -472,7 +478,7 @@ static int row_object(dbs_uow *u, const dbs_model *m, dbs_stmt *st, void **out)
         int col = (int)(mi->pk - m->fields);
         rc = dbs__field_load(&tmp, mi->pk, probe, st, col);
         if (rc == DBS_OK)
-            rc = make_key(m, mi->pk, probe, &key, &keylen);
+            rc = make_key(m, mi->pk, probe, &key, &keylen, NULL, 0);
         dbs__obj_free_mem(&tmp);
     }
     free(probe);
@@ -580,7 +586,7 @@ static int get_by_key(dbs_uow *u, const dbs_model *m, void *probe, void **out)
     struct obj *o;
     int rc;
 
-    if (make_key(m, pk, probe, &key, &keylen) < 0)
+    if (make_key(m, pk, probe, &key, &keylen, NULL, 0) < 0)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     o = map_find(u, key, keylen);
     free(key);

@@ -4,6 +4,12 @@
 
 #include <uthash.h>
 
+/* uthash grows its table when a chain reaches 10; with 100k objects that
+ * leaves chains of several cache misses. Grow at 4: short chains, a bigger
+ * table (8 bytes a bucket). Used where the macros expand, so this applies. */
+#undef HASH_BKT_CAPACITY_THRESH
+#define HASH_BKT_CAPACITY_THRESH 4U
+
 #include "dbsession/uow.h"
 #include "session.h"
 
@@ -50,7 +56,8 @@ struct obj {
     unsigned char journaled;  /* in this flush's journal */
     void *flush_snap;         /* its snapshot when this flush began */
     unsigned keylen;
-    char *key;                /* (model pointer, key bytes), or NULL */
+    char *key;                /* (model pointer, key bytes): ikey, or heap for text */
+    char ikey[sizeof(void *) + sizeof(int64_t)];
 };
 
 /* Per-model facts computed once. */
@@ -101,6 +108,8 @@ void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
 /* deep copies of a whole struct image */
 void *dbs__image_new(const dbs_model *m, const void *obj);
 void dbs__image_free(const dbs_model *m, void *image);
+void *dbs__image_shallow(const dbs_model *m, const void *obj);
+void dbs__image_restore_keys(struct obj *o, const void *image);
 /* copy image values into the user's struct (strings copied into o->mem) */
 int dbs__image_restore(struct obj *o, const void *image);
 void dbs__obj_free_mem(struct obj *o);
