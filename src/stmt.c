@@ -240,65 +240,59 @@ int dbs_stmt_column_is_null(dbs_stmt *st, int col)
     return rc < 0 ? rc : v.type == DBS_TYPE_NULL;
 }
 
-int dbs_stmt_column_int64(dbs_stmt *st, int col, int64_t *out)
+/* Column col as a number: v->i and v->d both set, converting text; a blob
+ * or text that is not a number (an integer when `integer`) is DBS_EDATA. */
+static int number(dbs_stmt *st, int col, const void *out, int integer, struct dbs_value *v)
 {
-    struct dbs_value v;
-    char *end;
+    const char *what = integer ? "an integer" : "a number";
+    char *end = NULL;
     int rc;
 
-    if ((rc = value(st, col, out, &v)) < 0)
+    if ((rc = value(st, col, out, v)) < 0)
         return rc;
-    switch (v.type) {
+    switch (v->type) {
     case DBS_TYPE_INT:
-        *out = v.i;
+        v->d = (double)v->i;
         return DBS_OK;
     case DBS_TYPE_DOUBLE:
-        *out = (int64_t)v.d;
+        v->i = (int64_t)v->d;
         return DBS_OK;
     case DBS_TYPE_TEXT:
         errno = 0;
-        *out = strtoll(v.p, &end, 10);
-        if (end != (const char *)v.p && *end == '\0' && errno == 0)
+        if (integer)
+            v->d = (double)(v->i = strtoll(v->p, &end, 10));
+        else
+            v->i = (int64_t)(v->d = strtod(v->p, &end));
+        if (end != (const char *)v->p && *end == '\0' && errno == 0)
             return DBS_OK;
-        *out = 0;
-        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: text is not an integer", col);
+        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: text is not %s", col, what);
     case DBS_TYPE_BLOB:
-        *out = 0;
-        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: a blob is not an integer", col);
+        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: a blob is not %s", col, what);
     default:
-        *out = 0;
+        v->i = 0;
+        v->d = 0;
         return DBS_OK;
     }
+}
+
+int dbs_stmt_column_int64(dbs_stmt *st, int col, int64_t *out)
+{
+    struct dbs_value v;
+    int rc = number(st, col, out, 1, &v);
+
+    if (out != NULL)
+        *out = rc == DBS_OK ? v.i : 0;
+    return rc;
 }
 
 int dbs_stmt_column_double(dbs_stmt *st, int col, double *out)
 {
     struct dbs_value v;
-    char *end;
-    int rc;
+    int rc = number(st, col, out, 0, &v);
 
-    if ((rc = value(st, col, out, &v)) < 0)
-        return rc;
-    switch (v.type) {
-    case DBS_TYPE_INT:
-        *out = (double)v.i;
-        return DBS_OK;
-    case DBS_TYPE_DOUBLE:
-        *out = v.d;
-        return DBS_OK;
-    case DBS_TYPE_TEXT:
-        *out = strtod(v.p, &end);
-        if (end != (const char *)v.p && *end == '\0')
-            return DBS_OK;
-        *out = 0;
-        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: text is not a number", col);
-    case DBS_TYPE_BLOB:
-        *out = 0;
-        return dbs__err_set(&st->s->err, DBS_EDATA, "column %d: a blob is not a number", col);
-    default:
-        *out = 0;
-        return DBS_OK;
-    }
+    if (out != NULL)
+        *out = rc == DBS_OK ? v.d : 0;
+    return rc;
 }
 
 /* Numbers read as text are formatted into a per-column buffer, so that the

@@ -129,19 +129,25 @@ static void conn__wrong_password_is_permission(void **state)
     assert_string_equal(dbs_error_last(NULL)->backend, "mariadb");
 }
 
+/* The test URL with another database name. */
+static void url_with_database(char *buf, size_t size, const char *db)
+{
+    const char *slash = strchr(strstr(dbs_test_url, "://") + 3, '/');
+    const char *q = strchr(dbs_test_url, '?');
+
+    snprintf(buf, size, "%.*s/%s%s", (int)(slash - dbs_test_url), dbs_test_url, db,
+             q != NULL ? q : "");
+}
+
 static void conn__unknown_database_is_undefined(void **state)
 {
     dbs_session *other = NULL;
     char url[600];
-    const char *q, *slash;
 
     (void)state;
     if (!dbs_test_is_mariadb())
         skip();
-    slash = strchr(strstr(dbs_test_url, "://") + 3, '/');
-    q = strchr(dbs_test_url, '?');
-    snprintf(url, sizeof(url), "%.*s/dbs_no_such_db%s", (int)(slash - dbs_test_url),
-             dbs_test_url, q != NULL ? q : "");
+    url_with_database(url, sizeof(url), "dbs_no_such_db");
     assert_int_equal(dbs_session_open(&other, url), DBS_EUNDEFINED);
     assert_int_equal(dbs_error_last(NULL)->native_code, 1049);
 }
@@ -172,15 +178,11 @@ static void conn__database_not_granted_is_permission(void **state)
 {
     dbs_session *other = NULL;
     char url[600];
-    const char *q, *slash;
 
     (void)state;
     if (!dbs_test_is_mariadb())
         skip();
-    slash = strchr(strstr(dbs_test_url, "://") + 3, '/');
-    q = strchr(dbs_test_url, '?');
-    snprintf(url, sizeof(url), "%.*s/mysql%s", (int)(slash - dbs_test_url), dbs_test_url,
-             q != NULL ? q : "");
+    url_with_database(url, sizeof(url), "mysql");
     assert_int_equal(dbs_session_open(&other, url), DBS_EPERMISSION);
     assert_int_equal(dbs_error_last(NULL)->native_code, 1044);
 }
