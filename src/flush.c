@@ -261,12 +261,18 @@ int dbs_uow_commit(dbs_uow *u)
     if (u == NULL)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_uow_commit: NULL");
     dbs__err_clear(UERR(u));
-    /* inside a transaction the session's commit flushes first (listener) */
-    if (dbs_session_depth(u->s) == 0 && (rc = dbs__uow_flush(u, "flush before commit")) < 0)
-        return rc;
-    if (dbs_session_depth(u->s) == 0)
-        return DBS_OK;     /* nothing was written and nothing is open */
-    return dbs_session_commit(u->s);
+    /* inside a transaction the session's commit flushes first (listener);
+     * outside one, the flush opens it and the commit need not flush again */
+    if (dbs_session_depth(u->s) == 0) {
+        if ((rc = dbs__uow_flush(u, "flush before commit")) < 0)
+            return rc;
+        if (dbs_session_depth(u->s) == 0)
+            return DBS_OK;     /* nothing was written and nothing is open */
+        u->just_flushed = 1;
+    }
+    rc = dbs_session_commit(u->s);
+    u->just_flushed = 0;
+    return rc;
 }
 
 int dbs_uow_rollback(dbs_uow *u)

@@ -194,12 +194,11 @@ int dbs__field_equal(const dbs_field *f, const void *a, const void *b)
     }
 }
 
-/* A deep copy of a struct in one allocation: the struct, then its text and
- * blobs, the image's pointers aimed at those copies. Freed with free(). */
-void *dbs__image_new(const dbs_model *m, const void *obj)
+/* A deep copy of a struct in one block: the struct, then its text and blobs,
+ * the copy's pointers aimed at those copies. */
+size_t dbs__image_size(const dbs_model *m, const void *obj)
 {
-    size_t total = m->size, at;
-    char *img;
+    size_t total = m->size;
     int i;
 
     for (i = 0; i < m->n_fields; i++) {
@@ -210,10 +209,16 @@ void *dbs__image_new(const dbs_model *m, const void *obj)
         else if (f->type == DBS_FT_BLOB && ((const dbs_blob *)p)->data != NULL)
             total += ((const dbs_blob *)p)->len + 1;
     }
-    if ((img = malloc(total)) == NULL)
-        return NULL;
+    return total;
+}
+
+void dbs__image_copy(const dbs_model *m, const void *obj, void *dst)
+{
+    char *img = dst;
+    size_t at = m->size;
+    int i;
+
     memcpy(img, obj, m->size);
-    at = m->size;
     for (i = 0; i < m->n_fields; i++) {
         const dbs_field *f = &m->fields[i];
         void *p = img + f->offset;
@@ -229,16 +234,15 @@ void *dbs__image_new(const dbs_model *m, const void *obj)
             at += b->len + 1;
         }
     }
-    return img;
 }
 
-/* A flat copy of the struct: enough to put keys back (dbs__image_restore_keys). */
-void *dbs__image_shallow(const dbs_model *m, const void *obj)
+/* The same in its own allocation, freed with dbs__image_free(). */
+void *dbs__image_new(const dbs_model *m, const void *obj)
 {
-    void *img = malloc(m->size);
+    void *img = malloc(dbs__image_size(m, obj));
 
     if (img != NULL)
-        memcpy(img, obj, m->size);
+        dbs__image_copy(m, obj, img);
     return img;
 }
 

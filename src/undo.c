@@ -25,22 +25,60 @@ static int ensure_levels(dbs_uow *u, int depth)
     return DBS_OK;
 }
 
+static void *arena_alloc(dbs_uow *u, size_t n)
+{
+    struct arena *a = u->arena;
+    size_t align = sizeof(max_align_t), cap;
+    void *p;
+
+    n = (n + align - 1) / align * align;
+    if (a == NULL || a->cap - a->used < n) {
+        cap = n > 60000 ? n : 60000;
+        if ((a = malloc(sizeof(*a) + cap)) == NULL)
+            return NULL;
+        a->used = 0;
+        a->cap = cap;
+        a->next = u->arena;
+        u->arena = a;
+    }
+    p = (char *)a->data + a->used;
+    a->used += n;
+    return p;
+}
+
+/* The outermost transaction ended: every record is gone with it. */
+void dbs__uow_arena_free(dbs_uow *u)
+{
+    int d;
+
+    while (u->arena != NULL) {
+        struct arena *next = u->arena->next;
+        free(u->arena);
+        u->arena = next;
+    }
+    for (d = 0; d < u->n_levels; d++)
+        u->levels[d] = NULL;
+}
+
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 {
     int depth = dbs_session_depth(u->s);
+    const void *from = o->snap != NULL ? o->snap : o->ptr;
     struct undo *r;
+    size_t n;
 
     if (o->undo != NULL && o->undo->depth == depth)
         return DBS_OK;        /* the level already knows how it was */
-    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = calloc(1, sizeof(*r))) == NULL)
-        return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     /* a row's state at level start is its snapshot; a pending object's is
-     * the struct as the program left it (no id yet) */
-    r->image = o->snap != NULL ? dbs__image_new(o->m, o->snap) : dbs__image_shallow(o->m, o->ptr);
-    if (r->image == NULL) {
-        free(r);
+     * the struct as the program left it (only its keys are ever put back) */
+    n = o->snap != NULL ? dbs__image_size(o->m, from) : o->m->size;
+    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = arena_alloc(u, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
-    }
+    r->image = r + 1;
+    if (o->snap != NULL)
+        dbs__image_copy(o->m, from, r->image);
+    else
+        memcpy(r->image, from, n);
     r->o = o;
     r->depth = depth;
     r->state = o->state;
@@ -52,13 +90,12 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     return DBS_OK;
 }
 
-static void drop_record(dbs_uow *u, struct undo *r)
+/* A record leaves its object (its memory goes with the arena). */
+static void drop_record(struct undo *r)
 {
-    if (r->o->undo == r)
+    if (r->o != NULL && r->o->undo == r)
         r->o->undo = r->older;
-    dbs__image_free(r->o->m, r->image);
-    free(r);
-    (void)u;
+    r->o = NULL;
 }
 
 void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
@@ -68,7 +105,7 @@ void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
     while (depth < u->n_levels && u->levels[depth] != NULL && u->levels[depth] != mark) {
         struct undo *r = u->levels[depth];
         u->levels[depth] = r->next;
-        drop_record(u, r);
+        drop_record(r);
     }
 }
 
@@ -130,8 +167,9 @@ void dbs__uow_restore_to(dbs_uow *u, int depth)
         while (u->levels[d] != NULL) {
             struct undo *r = u->levels[d];
             u->levels[d] = r->next;
-            restore_one(u, r);
-            drop_record(u, r);
+            if (r->o != NULL)
+                restore_one(u, r);
+            drop_record(r);
         }
     }
 }
@@ -157,8 +195,10 @@ static void after_begin(void *payload, int depth)
 
 static int before_commit(void *payload, int depth)
 {
+    dbs_uow *u = payload;
+
     (void)depth;
-    return dbs__uow_flush(payload, "flush before commit");
+    return u->just_flushed ? DBS_OK : dbs__uow_flush(u, "flush before commit");
 }
 
 static void after_commit(void *payload, int depth)
@@ -171,8 +211,8 @@ static void after_commit(void *payload, int depth)
     while (u->levels[depth] != NULL) {
         struct undo *r = u->levels[depth];
         u->levels[depth] = r->next;
-        if (depth == 1 || (r->older != NULL && r->older->depth == depth - 1)) {
-            drop_record(u, r);      /* the outer level already knows */
+        if (r->o == NULL || depth == 1 || (r->older != NULL && r->older->depth == depth - 1)) {
+            drop_record(r);         /* the outer level already knows */
         } else {
             r->depth = depth - 1;
             r->next = u->levels[depth - 1];
@@ -181,6 +221,7 @@ static void after_commit(void *payload, int depth)
     }
     if (depth != 1)
         return;
+    dbs__uow_arena_free(u);
     for (o = u->head; o != NULL; o = next) {
         next = o->next;
         if (o->deleted)
@@ -196,6 +237,8 @@ static void after_rollback(void *payload, int depth)
 
     dbs__uow_restore_to(u, depth);
     dbs__uow_settle(u, depth);
+    if (depth == 1)
+        dbs__uow_arena_free(u);
 }
 
 static void drop_statements(void *payload)

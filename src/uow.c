@@ -20,9 +20,11 @@ struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
     struct model_info *mi;
     int i;
 
+    if (u->last_mi != NULL && u->last_mi->m == m)
+        return u->last_mi;
     HASH_FIND_PTR(u->models, &m, mi);
     if (mi != NULL)
-        return mi;
+        return u->last_mi = mi;
     if ((mi = calloc(1, sizeof(*mi))) == NULL)
         return NULL;
     mi->m = m;
@@ -117,6 +119,7 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
 {
     struct model_info *mi = dbs__uow_model(u, o->m);
     struct obj *other;
+    unsigned hv;
 
     if (o->in_map)
         return DBS_OK;
@@ -126,10 +129,12 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
     if (mi == NULL || make_key(o->m, mi->pk, o->ptr, &o->key, &o->keylen, o->ikey,
                                sizeof(o->ikey)) < 0)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
-    if ((other = map_find(u, o->key, o->keylen)) != NULL)
+    HASH_VALUE(o->key, o->keylen, hv);
+    HASH_FIND_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, other);
+    if (other != NULL)
         return dbs__err_set(UERR(u), DBS_EIDENTITY, "%s: an object with this primary key is "
                             "already tracked", o->m->table);
-    HASH_ADD_KEYPTR(hh, u->map, o->key, o->keylen, o);
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, o);
     o->in_map = 1;
     return DBS_OK;
 }
@@ -175,25 +180,13 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
 /* Forget an object: out of every map and undo list; an owned struct is freed. */
 void dbs__uow_untrack(dbs_uow *u, struct obj *o)
 {
-    int d;
+    struct undo *r;
 
     if (o == u->failed)
         u->failed = NULL;
-    if (o->undo != NULL) {
-        for (d = 1; d < u->n_levels; d++) {
-            struct undo **pp = &u->levels[d];
-            while (*pp != NULL) {
-                struct undo *r = *pp;
-                if (r->o != o) {
-                    pp = &r->next;
-                    continue;
-                }
-                *pp = r->next;
-                dbs__image_free(o->m, r->image);
-                free(r);
-            }
-        }
-    }
+    /* its undo records stay in their lists, marked dead: no list walk */
+    for (r = o->undo; r != NULL; r = r->older)
+        r->o = NULL;
     dbs__uow_map_del(u, o);
     HASH_DELETE(hp, u->by_ptr, o);
     if (o->prev != NULL)
@@ -268,6 +261,7 @@ void dbs_uow_free(dbs_uow *u)
         return;
     dbs_uow_expunge_all(u);
     dbs__uow_drop_statements(u);
+    dbs__uow_arena_free(u);
     HASH_ITER(hh, u->models, mi, mtmp) {
         HASH_DEL(u->models, mi);
         free(mi);

@@ -2,6 +2,7 @@
 #ifndef DBS_SRC_UOW_H
 #define DBS_SRC_UOW_H
 
+#include <stddef.h>
 #include <uthash.h>
 
 /* uthash grows its table when a chain reaches 10; with 100k objects that
@@ -30,11 +31,11 @@ struct owned_mem {
 struct undo {
     struct undo *next;        /* in its level's list, newest first */
     struct undo *older;       /* the same object's record at an outer level */
-    struct obj *o;
+    struct obj *o;            /* NULL once the object left the unit of work */
     int depth;
     unsigned char state;      /* enum obj_state before the write */
     unsigned char deleted;
-    void *image;              /* deep copy of the struct before the write */
+    void *image;              /* copy of the struct before the write (in the arena) */
 };
 
 struct obj {
@@ -77,8 +78,18 @@ struct stmt_cache {
     char sql[];
 };
 
+/* Undo records and their images live in an arena freed when the outermost
+ * transaction ends: no malloc/free pair per object written. */
+struct arena {
+    struct arena *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
 struct dbs_uow {
     dbs_session *s;
+    struct arena *arena;
+    struct model_info *last_mi;   /* the model asked for last: most calls repeat it */
     struct obj *map;          /* identity map */
     struct obj *by_ptr;
     struct obj *head, *tail;  /* all tracked objects */
@@ -91,6 +102,7 @@ struct dbs_uow {
     int n_levels;
     int autoflush;
     int flushing;
+    int just_flushed;         /* dbs_uow_commit flushed: the commit hook need not */
     struct obj *failed;
     const char *failed_why;
     struct dbs__txn_listener listener;
@@ -107,8 +119,10 @@ int64_t dbs__field_int(const dbs_field *f, const void *obj);
 void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
 /* deep copies of a whole struct image */
 void *dbs__image_new(const dbs_model *m, const void *obj);
+/* the same into memory the caller provides (dbs__image_size bytes) */
+size_t dbs__image_size(const dbs_model *m, const void *obj);
+void dbs__image_copy(const dbs_model *m, const void *obj, void *dst);
 void dbs__image_free(const dbs_model *m, void *image);
-void *dbs__image_shallow(const dbs_model *m, const void *obj);
 void dbs__image_restore_keys(struct obj *o, const void *image);
 /* copy image values into the user's struct (strings copied into o->mem) */
 int dbs__image_restore(struct obj *o, const void *image);
@@ -135,6 +149,7 @@ void dbs__uow_restore_to(dbs_uow *u, int depth);
 void dbs__uow_untrack(dbs_uow *u, struct obj *o);
 void dbs__uow_listen(dbs_uow *u);
 void dbs__uow_drop_statements(dbs_uow *u);
+void dbs__uow_arena_free(dbs_uow *u);
 /* after a rollback of level depth: objects added there leave, dirty rows revert */
 void dbs__uow_settle(dbs_uow *u, int depth);
 
