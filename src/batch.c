@@ -275,8 +275,9 @@ int dbs_batch_reject(dbs_batch *b, int kind, const char *column, const char *mes
         return rc;
     if (b->o.mode == DBS_BATCH_ALL_OR_NOTHING)
         return dbs__batch_stop(b, dbs__err_set(&b->s->err, kind, "row %llu rejected: %s",
-                                    (unsigned long long)b->next_row - 1,
-                                    message != NULL ? message : dbs_strerror(kind)));
+                                               (unsigned long long)b->next_row - 1,
+                                               message != NULL ? message
+                                                               : dbs_strerror(kind)));
     return DBS_OK;
 }
 
@@ -291,9 +292,9 @@ int dbs_batch_finish(dbs_batch *b)
         return rc;
     s = b->s;
     if (s->depth != b->level)
-        return dbs__batch_stop(b, dbs__err_set(&s->err, DBS_EMISUSE, "dbs_batch_finish: the session is "
-                                    "at depth %d, the batch's level is %d", s->depth,
-                                    b->level));
+        return dbs__batch_stop(b, dbs__err_set(&s->err, DBS_EMISUSE, "dbs_batch_finish: the "
+                                               "session is at depth %d, the batch's level "
+                                               "is %d", s->depth, b->level));
     dbs__batch_guard_drop(b);
     if ((rc = dbs_session_commit(s)) < 0)
         return dbs__batch_stop(b, rc);

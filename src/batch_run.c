@@ -277,8 +277,9 @@ int dbs_batch_flush(dbs_batch *b)
     if (b->n_pending == 0)
         return DBS_OK;
     if (b->s->depth != b->level)
-        return dbs__batch_stop(b, dbs__err_set(&b->s->err, DBS_EMISUSE, "batch: the session is at depth "
-                                    "%d, the batch's level is %d", b->s->depth, b->level));
+        return dbs__batch_stop(b, dbs__err_set(&b->s->err, DBS_EMISUSE, "batch: the session "
+                                               "is at depth %d, the batch's level is %d",
+                                               b->s->depth, b->level));
     rc = b->o.mode == DBS_BATCH_ALL_OR_NOTHING ? flush_all_or_nothing(b) : flush_skip(b);
     b->n_pending = 0;
     b->arena_used = 0;

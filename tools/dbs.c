@@ -10,7 +10,19 @@ static void usage(FILE *f)
           "  Run each STATEMENT in one transaction: commit if all succeed,\n"
           "  roll back and stop at the first failure.\n"
           "  --json  one JSON object per statement on stdout\n"
-          "exit status: 0 success, 1 database error, 2 usage or configuration error\n", f);
+          "exit status: 0 success, 1 database error, 2 usage or configuration error\n"
+          "\n"
+          DBS_IMPORT_USAGE
+          "  Insert the rows of an RFC 4180 CSV file (header row = column names;\n"
+          "  an empty field is NULL, \"\" an empty string) into TABLE, skipping and\n"
+          "  reporting the rows that the CSV layer or the database reject.\n"
+          "  Prints \"imported N, skipped M\"; a progress bar on a terminal.\n"
+          "  --report FILE.json  {\"imported\":N,\"skipped\":M,\"errors\":[{\"line\",\n"
+          "                      \"record\",\"kind\",\"column\",\"message\"}...]}\n"
+          "  --all-or-nothing    import nothing if any row is bad\n"
+          "  --batch N           rows per savepoint (default 500, at most 100000)\n"
+          "exit status: 0 all rows imported, 3 done with rows skipped, 1 stopped\n"
+          "(nothing imported), 2 usage error (unknown table or column, unreadable file)\n", f);
 }
 
 static json_t *str_or_null(const char *s)
@@ -65,6 +77,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "exec") == 0)
         return dbs_tool_exec(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "import") == 0)
+        return dbs_tool_import(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;

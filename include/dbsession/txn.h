@@ -109,6 +109,10 @@ DBS_EXTERN(int) dbs_txn_run(dbs_session *s, dbs_txn_fn fn, void *payload);
  * start, up to max_attempts runs. A failing BEGIN or COMMIT counts as the
  * attempt's failure (a COMMIT whose outcome is unknown never retries).
  *
+ * While @p fn runs, dbs_session_commit() or dbs_session_rollback() of the
+ * level it was given returns DBS_EMISUSE at once and changes nothing (the
+ * double-commit mistake): @p fn should return that kind, which rolls back.
+ *
  * Inside a transaction (depth > 0), @p fn runs in a savepoint: its work joins
  * the outer transaction, which it cannot commit. Nothing retries there: a
  * deadlock has already rolled the whole transaction back on the server, so
@@ -125,9 +129,8 @@ DBS_EXTERN(int) dbs_txn_run(dbs_session *s, dbs_txn_fn fn, void *payload);
  *         unchanged: the one @p fn returned, or the BEGIN/COMMIT failure.
  *         DBS_EMISUSE for a NULL argument, bad options, or @p fn returning
  *         with levels of its own still open (they are rolled back, then the
- *         transaction). dbs_error_last(s) describes the
- *         failure (the rollback keeps it), except when the rollback itself
- *         failed, which then describes that.
+ *         transaction). dbs_error_last(s) describes the failure (the
+ *         rollback keeps it), unless the rollback itself failed.
  * @remark MariaDB: a deadlock (1213) rolls the transaction back on the
  *         server; the retry runs everything again from BEGIN.
  * @remark SQLite: BEGIN IMMEDIATE waits for another writer up to the
