@@ -46,6 +46,8 @@ static int import_row(dbs_session *s, const void *row, void *payload)
     int64_t id = 0;
     int rc;
 
+    (void)payload;
+
     CHECK(dbs_stmt_prepare(&st, s, "INSERT INTO tasks (title, project_id, priority)"
                                    " VALUES (?, ?, ?)"));
     CHECK(dbs_stmt_bind_text(st, 1, t->title));

@@ -159,10 +159,12 @@ void dbs__session_guard_pop(dbs_session *s)
 /* Commit or rollback of a level that dbs_txn_run owns is the caller's mistake. */
 static int guarded(dbs_session *s, const char *verb)
 {
-    if (s->n_guards > 0 && s->guards[s->n_guards - 1] == s->depth)
+    if (s->n_guards > 0 && s->guards[s->n_guards - 1] == s->depth) {
+        s->guard_refusals++;
         return dbs__err_set(&s->err, DBS_EMISUSE, "%s inside dbs_txn_run: the transaction "
                             "belongs to it (return DBS_OK to commit, an error to roll back)",
                             verb);
+    }
     return DBS_OK;
 }
 

@@ -37,6 +37,7 @@ struct dbs_session {
     void *listener_payload;
     int *guards;            /* depths owned by dbs_txn_run, innermost last */
     int n_guards, cap_guards;
+    unsigned guard_refusals;  /* commits/rollbacks refused by a guard, ever */
     dbs_trace_fn trace;
     void *trace_payload;
 };

@@ -23,6 +23,7 @@ static uint64_t real_clock(void *payload)
 {
     struct timespec ts;
 
+    (void)payload;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
@@ -31,6 +32,7 @@ static void real_sleep(uint64_t usec, void *payload)
 {
     struct timespec ts;
 
+    (void)payload;
     ts.tv_sec = (time_t)(usec / 1000000u);
     ts.tv_nsec = (long)(usec % 1000000u) * 1000;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -74,6 +76,7 @@ static int close_leaked(dbs_session *s, int level)
 /* One attempt: begin, fn, commit or roll back. Returns the attempt's status. */
 static int run_once(dbs_session *s, dbs_txn_fn fn, void *payload)
 {
+    unsigned refusals = s->guard_refusals;
     int level, rc;
 
     if ((rc = dbs_session_begin(s)) < 0)
@@ -85,6 +88,10 @@ static int run_once(dbs_session *s, dbs_txn_fn fn, void *payload)
     }
     rc = fn(s, payload);
     dbs__session_guard_pop(s);
+    if (rc >= 0 && s->guard_refusals != refusals)
+        /* fn tried to commit or roll back our level and went on as if it had */
+        rc = dbs__err_set(&s->err, DBS_EMISUSE, "dbs_txn_run: the function tried to commit "
+                          "or roll back the transaction it was given; rolled back");
     if (s->depth < level)   /* only a reconnect after a lost link can do this */
         return rc < 0 ? rc : dbs__err_set(&s->err, DBS_EMISUSE, "dbs_txn_run: the "
                                           "transaction was closed under the function");

@@ -214,7 +214,7 @@ static const struct ecase cases[] = {
       { DBS_EDATA, 1, 0, NULL, NULL, NULL, NULL },
       { DBS_EDATA, 1690, 0, NULL, NULL, NULL, NULL } },
     { "data_strict_table", S("CREATE TABLE t (n INT) STRICT"), "INSERT INTO t VALUES ('abc')", NULL,
-      { DBS_EDATA, 3091, 0, NULL, NULL, NULL, NULL },
+      { DBS_EDATA, 3091, 0, "t", "n", NULL, NULL },
       { 0 } },
     { "data_rowid_mismatch", S("CREATE TABLE t (id INTEGER PRIMARY KEY)"),
       "INSERT INTO t VALUES ('abc')", NULL,

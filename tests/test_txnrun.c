@@ -140,10 +140,32 @@ static void txnrun__commit_inside_the_function_is_misuse(void **state)
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
 }
 
+/* The seed's double commit, with the refusal ignored: still misuse. */
+static int commits_and_ignores_the_refusal(dbs_session *s, void *payload)
+{
+    (void)payload;
+    if (insert(s, 6) < 0)
+        return DBS_ERROR;
+    (void)dbs_session_commit(s);
+    return DBS_OK;
+}
+
+static void txnrun__ignored_refusal_is_still_misuse(void **state)
+{
+    dbs_session *s = *state;
+
+    make_table(s);
+    assert_int_equal(dbs_txn_run(s, commits_and_ignores_the_refusal, NULL), DBS_EMISUSE);
+    assert_int_equal(dbs_error_last(s)->status, DBS_EMISUSE);
+    assert_int_equal(dbs_session_depth(s), 0);
+    assert_int_equal(count(s), 0);                  /* rolled back, not committed */
+}
+
 static int leaves_a_savepoint_open(dbs_session *s, void *payload)
 {
     int rc;
 
+    (void)payload;
     if ((rc = dbs_session_begin(s)) < 0)
         return rc;
     return insert(s, 9);
@@ -302,6 +324,7 @@ int main(void)
         T(txnrun__rolls_back_and_returns_the_error_unchanged),
         T(txnrun__positive_result_commits_and_is_returned),
         T(txnrun__commit_inside_the_function_is_misuse),
+        T(txnrun__ignored_refusal_is_still_misuse),
         T(txnrun__function_leaving_its_own_level_open_is_misuse),
         T(txnrun__null_arguments_and_bad_options_are_misuse),
         T(txnrun__inside_a_transaction_runs_in_a_savepoint),

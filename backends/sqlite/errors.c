@@ -168,6 +168,11 @@ static void details(struct dbs_err *err, int code, const char *msg, const char *
     case SQLITE_CONSTRAINT_NOTNULL:
         table_columns(err, body, target);
         break;
+    case SQLITE_CONSTRAINT_DATATYPE:
+        /* "cannot store TEXT value in INTEGER column t.c" */
+        if ((colon = strstr(msg, " column ")) != NULL)
+            table_columns(err, colon + 8, target);
+        break;
     case SQLITE_CONSTRAINT_CHECK:
         if (is_plain_name(body))
             dbs__err_set_constraint(err, body, strlen(body));
