@@ -353,6 +353,7 @@ static int commits_itself(dbs_session *s, const void *row, void *payload)
 {
     int rc = dbs_session_commit(s);
 
+    (void)row;
     *(int *)payload = rc;
     return rc;
 }
