@@ -175,7 +175,7 @@ backend() {
         create="CREATE TABLE $T (id INTEGER PRIMARY KEY AUTOINCREMENT,
             email TEXT NOT NULL UNIQUE, age INTEGER CHECK (age >= 0),
             name TEXT NOT NULL) STRICT"
-        age_col=null     # SQLite does not name the column of a datatype error
+        age_col=age      # SQLite names it too: "cannot store TEXT value in INTEGER column t.age"
         ;;
     esac
     fresh() { "$dbs" exec "$url" "DROP TABLE IF EXISTS $T" "$create" >/dev/null 2>&1; }
