@@ -7,20 +7,23 @@
 #include "flush.h"
 
 /* UPDATE t SET <changed> [, version = version + 1] WHERE pk = ? [AND version = ?] */
-static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
+static uint64_t changed_mask(const struct obj *o);
+
+/* UPDATE t SET <changed> ..., built once per shape of change */
+static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, dbs_stmt **out)
 {
-    dbs_uow *u = fl->u;
     const dbs_model *m = o->m;
     struct model_info *mi = dbs__uow_model(u, m);
     const dbs_field *pk = mi->pk;
+    struct shape_key key = { m, only == NULL ? changed_mask(o) : 0, only, 'U' };
     char *sql = NULL, *set = NULL, *c;
     size_t len = 0;
-    int i, idx = 0, rc, n = 0;
-    dbs_stmt *st = NULL;
-    int64_t affected = 0;
-    FILE *f = open_memstream(&set, &len);
+    int i, rc, n = 0;
+    FILE *f;
 
-    if (f == NULL)
+    if (m->n_fields <= 63 && (*out = dbs__uow_shape_find(u, &key)) != NULL)
+        return DBS_OK;
+    if ((f = open_memstream(&set, &len)) == NULL)
         return NOMEM(u);
     for (i = 0; i < m->n_fields; i++) {
         const dbs_field *fd = &m->fields[i];
@@ -51,8 +54,24 @@ static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
     free(set);
     if (sql == NULL)
         return NOMEM(u);
-    rc = dbs__uow_stmt(u, &st, sql);
+    rc = dbs__uow_stmt(u, out, sql);
     free(sql);
+    if (rc == DBS_OK && m->n_fields <= 63 && dbs__uow_shape_add(u, &key, *out) < 0)
+        return NOMEM(u);
+    return rc;
+}
+
+static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
+{
+    dbs_uow *u = fl->u;
+    const dbs_model *m = o->m;
+    struct model_info *mi = dbs__uow_model(u, m);
+    const dbs_field *pk = mi->pk;
+    int i, idx = 0, rc;
+    dbs_stmt *st = NULL;
+    int64_t affected = 0;
+
+    rc = update_stmt(u, o, only, &st);
     for (i = 0; rc == DBS_OK && i < m->n_fields; i++) {
         const dbs_field *fd = &m->fields[i];
         if (fd == pk || fd == mi->version || (only != NULL && fd != only)
@@ -337,16 +356,18 @@ static int referenced_by_pending_delete(struct flush *fl, size_t from, struct ob
     return 0;
 }
 
-static int delete_row(struct flush *fl, struct obj *o)
+static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
 {
-    dbs_uow *u = fl->u;
-    struct model_info *mi = dbs__uow_model(u, o->m);
-    char *t = dbs__quote(u->s, o->m->table), *k = dbs__quote(u->s, mi->pk->column);
-    char *v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL, *sql = NULL;
-    dbs_stmt *st = NULL;
-    int64_t affected = 0;
+    struct model_info *mi = dbs__uow_model(u, m);
+    struct shape_key key = { m, 0, NULL, 'D' };
+    char *t, *k, *v, *sql = NULL;
     int rc;
 
+    if ((*out = dbs__uow_shape_find(u, &key)) != NULL)
+        return DBS_OK;
+    t = dbs__quote(u->s, m->table);
+    k = dbs__quote(u->s, mi->pk->column);
+    v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
     if (t == NULL || k == NULL || asprintf(&sql, "DELETE FROM %s WHERE %s = ?%s%s%s", t, k,
                                            v ? " AND " : "", v ? v : "", v ? " = ?" : "") < 0)
         sql = NULL;
@@ -355,8 +376,21 @@ static int delete_row(struct flush *fl, struct obj *o)
     free(v);
     if (sql == NULL)
         return NOMEM(u);
-    rc = dbs__uow_stmt(u, &st, sql);
+    rc = dbs__uow_stmt(u, out, sql);
     free(sql);
+    if (rc == DBS_OK && dbs__uow_shape_add(u, &key, *out) < 0)
+        return NOMEM(u);
+    return rc;
+}
+
+static int delete_row(struct flush *fl, struct obj *o)
+{
+    dbs_uow *u = fl->u;
+    struct model_info *mi = dbs__uow_model(u, o->m);
+    dbs_stmt *st = NULL;
+    int64_t affected = 0;
+    int rc = delete_stmt(u, o->m, &st);
+
     if (rc == DBS_OK)
         rc = dbs__field_bind(st, 1, mi->pk, o->ptr);
     if (rc == DBS_OK && mi->version != NULL)

@@ -239,11 +239,36 @@ void dbs_uow_expunge_all(dbs_uow *u)
 }
 
 /* Free every cached statement (they belong to the session's connection). */
+dbs_stmt *dbs__uow_shape_find(dbs_uow *u, const struct shape_key *k)
+{
+    struct shape_cache *c;
+
+    HASH_FIND(hh, u->shapes, k, sizeof(*k), c);
+    return c != NULL ? c->st : NULL;
+}
+
+int dbs__uow_shape_add(dbs_uow *u, const struct shape_key *k, dbs_stmt *st)
+{
+    struct shape_cache *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return DBS_ENOMEM;
+    c->key = *k;
+    c->st = st;
+    HASH_ADD(hh, u->shapes, key, sizeof(c->key), c);
+    return DBS_OK;
+}
+
 void dbs__uow_drop_statements(dbs_uow *u)
 {
     struct model_info *mi, *mtmp;
     struct stmt_cache *c, *ctmp;
+    struct shape_cache *sc, *stmp;
 
+    HASH_ITER(hh, u->shapes, sc, stmp) {
+        HASH_DEL(u->shapes, sc);
+        free(sc);
+    }
     HASH_ITER(hh, u->cache, c, ctmp) {
         HASH_DEL(u->cache, c);
         dbs_stmt_free(c->st);

@@ -5,11 +5,6 @@
 #include <stddef.h>
 #include <uthash.h>
 
-/* uthash grows its table when a chain reaches 10; with 100k objects that
- * leaves chains of several cache misses. Grow at 4: short chains, a bigger
- * table (8 bytes a bucket). Used where the macros expand, so this applies. */
-#undef HASH_BKT_CAPACITY_THRESH
-#define HASH_BKT_CAPACITY_THRESH 4U
 
 #include "dbsession/uow.h"
 #include "session.h"
@@ -71,6 +66,20 @@ struct model_info {
     dbs_stmt *insert[2];      /* one-row INSERT without / with the key (owned by the cache) */
 };
 
+/* The UPDATE or DELETE a flush sends for one shape of change, so that its
+ * SQL is built once: (model, changed columns, verb). */
+struct shape_key {
+    const dbs_model *m;
+    uint64_t mask;
+    const dbs_field *only;
+    int64_t verb;             /* 8 bytes like the rest: no padding in the hashed key */
+};
+struct shape_cache {
+    UT_hash_handle hh;
+    struct shape_key key;
+    dbs_stmt *st;             /* owned by the statement cache */
+};
+
 /* Prepared statements the unit of work reuses, by SQL text. */
 struct stmt_cache {
     UT_hash_handle hh;
@@ -107,6 +116,7 @@ struct dbs_uow {
     const char *failed_why;
     struct dbs__txn_listener listener;
     struct stmt_cache *cache;
+    struct shape_cache *shapes;
 };
 
 /* ---- model.c: fields ---- */
@@ -144,6 +154,9 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o);
 /* drop records newer than `mark` in the current level (a failed flush) */
 void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark);
 int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql);
+/* the statement cached for a shape, or NULL; remember one */
+dbs_stmt *dbs__uow_shape_find(dbs_uow *u, const struct shape_key *k);
+int dbs__uow_shape_add(dbs_uow *u, const struct shape_key *k, dbs_stmt *st);
 /* restore memory to the start of level depth (and every level inside it) */
 void dbs__uow_restore_to(dbs_uow *u, int depth);
 void dbs__uow_untrack(dbs_uow *u, struct obj *o);

@@ -223,7 +223,8 @@ static int mdb_begin(struct dbs_conn *c, struct dbs_err *err)
 
 /*
  * The server status flags are not updated by an error packet, so after a
- * deadlock SERVER_STATUS_IN_TRANS still says "open": ask the server.
+ * deadlock SERVER_STATUS_IN_TRANS still says "open": ask the server, unless
+ * the error is one that undoes only its statement (errors.c).
  */
 static int mdb_in_transaction(struct dbs_conn *base)
 {
@@ -233,6 +234,8 @@ static int mdb_in_transaction(struct dbs_conn *base)
     MYSQL_ROW row;
     int open = 0;
 
+    if (c->last_stmt_only)
+        return 1;      /* InnoDB undid the statement only: no round trip to learn it */
     if (mysql_real_query(c->my, q, sizeof(q) - 1) != 0)
         return 0;
     if ((res = mysql_store_result(c->my)) == NULL)

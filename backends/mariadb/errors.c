@@ -38,54 +38,62 @@
 #define MDB_NAME_MAX 256
 
 /* The one table: native code -> kind (and foreign key direction). */
+/*
+ * stmt: 1 where InnoDB undoes only the failing statement and the transaction
+ * goes on (constraint and data errors of DML, names that do not resolve):
+ * the session need not ask the server whether its transaction survived.
+ * Anything else (deadlock, lock timeout with innodb_rollback_on_timeout, DDL
+ * with its implicit commit, unknown codes) is asked.
+ */
 static const struct mdb_code {
     unsigned int code;
     int kind;
     int fk;
+    int stmt;
 } mdb_codes[] = {
-    {1062, DBS_EUNIQUE, 0},
-    {1586, DBS_EUNIQUE, 0},
-    {1451, DBS_EFOREIGNKEY, DBS_FK_REFERENCED},
-    {1217, DBS_EFOREIGNKEY, DBS_FK_REFERENCED},
-    {1452, DBS_EFOREIGNKEY, DBS_FK_MISSING_PARENT},
-    {1216, DBS_EFOREIGNKEY, DBS_FK_MISSING_PARENT},
-    {1048, DBS_ENOTNULL, 0},
-    {1364, DBS_ENOTNULL, 0},
-    {4025, DBS_ECHECK, 0},
-    {1406, DBS_EDATA, 0},
-    {1264, DBS_EDATA, 0},
-    {1265, DBS_EDATA, 0},
-    {1366, DBS_EDATA, 0},
-    {1292, DBS_EDATA, 0},
-    {1365, DBS_EDATA, 0},
-    {1690, DBS_EDATA, 0},
-    {1213, DBS_EDEADLOCK, 0},
-    {1020, DBS_EDEADLOCK, 0},
-    {1205, DBS_ELOCKTIMEOUT, 0},
-    {2002, DBS_ECONNECTION, 0},
-    {2003, DBS_ECONNECTION, 0},
-    {2005, DBS_ECONNECTION, 0},
-    {2006, DBS_ECONNECTION, 0},
-    {2013, DBS_ECONNECTION, 0},
-    {2055, DBS_ECONNECTION, 0},
-    {1927, DBS_ECONNECTION, 0},
-    {1064, DBS_ESYNTAX, 0},
-    {1052, DBS_ESYNTAX, 0},
-    {1136, DBS_ESYNTAX, 0},
-    {1146, DBS_EUNDEFINED, 0},
-    {1054, DBS_EUNDEFINED, 0},
-    {1051, DBS_EUNDEFINED, 0},
-    {1091, DBS_EUNDEFINED, 0},
-    {1305, DBS_EUNDEFINED, 0},
-    {1049, DBS_EUNDEFINED, 0},
-    {1044, DBS_EPERMISSION, 0},
-    {1045, DBS_EPERMISSION, 0},
-    {1142, DBS_EPERMISSION, 0},
-    {1143, DBS_EPERMISSION, 0},
-    {1227, DBS_EPERMISSION, 0},
-    {1370, DBS_EPERMISSION, 0},
-    {1792, DBS_EREADONLY, 0},
-    {1290, DBS_EREADONLY, 0},
+    {1062, DBS_EUNIQUE, 0, 1},
+    {1586, DBS_EUNIQUE, 0, 1},
+    {1451, DBS_EFOREIGNKEY, DBS_FK_REFERENCED, 1},
+    {1217, DBS_EFOREIGNKEY, DBS_FK_REFERENCED, 0},
+    {1452, DBS_EFOREIGNKEY, DBS_FK_MISSING_PARENT, 1},
+    {1216, DBS_EFOREIGNKEY, DBS_FK_MISSING_PARENT, 1},
+    {1048, DBS_ENOTNULL, 0, 1},
+    {1364, DBS_ENOTNULL, 0, 1},
+    {4025, DBS_ECHECK, 0, 1},
+    {1406, DBS_EDATA, 0, 1},
+    {1264, DBS_EDATA, 0, 1},
+    {1265, DBS_EDATA, 0, 1},
+    {1366, DBS_EDATA, 0, 1},
+    {1292, DBS_EDATA, 0, 1},
+    {1365, DBS_EDATA, 0, 1},
+    {1690, DBS_EDATA, 0, 1},
+    {1213, DBS_EDEADLOCK, 0, 0},
+    {1020, DBS_EDEADLOCK, 0, 0},
+    {1205, DBS_ELOCKTIMEOUT, 0, 0},
+    {2002, DBS_ECONNECTION, 0, 0},
+    {2003, DBS_ECONNECTION, 0, 0},
+    {2005, DBS_ECONNECTION, 0, 0},
+    {2006, DBS_ECONNECTION, 0, 0},
+    {2013, DBS_ECONNECTION, 0, 0},
+    {2055, DBS_ECONNECTION, 0, 0},
+    {1927, DBS_ECONNECTION, 0, 0},
+    {1064, DBS_ESYNTAX, 0, 1},
+    {1052, DBS_ESYNTAX, 0, 1},
+    {1136, DBS_ESYNTAX, 0, 1},
+    {1146, DBS_EUNDEFINED, 0, 1},
+    {1054, DBS_EUNDEFINED, 0, 1},
+    {1051, DBS_EUNDEFINED, 0, 0},
+    {1091, DBS_EUNDEFINED, 0, 0},
+    {1305, DBS_EUNDEFINED, 0, 1},
+    {1049, DBS_EUNDEFINED, 0, 0},
+    {1044, DBS_EPERMISSION, 0, 0},
+    {1045, DBS_EPERMISSION, 0, 0},
+    {1142, DBS_EPERMISSION, 0, 1},
+    {1143, DBS_EPERMISSION, 0, 1},
+    {1227, DBS_EPERMISSION, 0, 0},
+    {1370, DBS_EPERMISSION, 0, 0},
+    {1792, DBS_EREADONLY, 0, 1},
+    {1290, DBS_EREADONLY, 0, 0},
 };
 
 static const struct mdb_code *find_code(unsigned int code)
@@ -556,6 +564,8 @@ int dbs__mdb_error(struct mdb_conn *c, const char *sql, unsigned int code,
     const struct mdb_code *m = find_code(code);
     int kind = m != NULL ? m->kind : DBS_ERROR;
 
+    if (c != NULL)
+        c->last_stmt_only = m != NULL && m->stmt;
     dbs__err_native(err, kind, sqlstate, (int)code, message != NULL ? message : "");
     err->pub.fk_direction = m != NULL ? m->fk : DBS_FK_UNKNOWN;
     switch (code) {

@@ -34,6 +34,7 @@ struct mdb_keycache {
 struct mdb_conn {
     struct dbs_conn base;       /* first: the core holds a struct dbs_conn * */
     MYSQL *my;
+    int last_stmt_only;         /* the last error undid only its statement */
     struct mdb_keycache keys;
 };
 

@@ -20,6 +20,7 @@ struct sqlite_stmt {
     int64_t insert_id;
     int is_insert;
     int executing;
+    struct sqlite_target target;   /* for error details */
 };
 
 static const char *const schemes[] = { "sqlite", NULL };
@@ -183,6 +184,7 @@ static int sqlite_prepare(struct dbs_bstmt **out, struct dbs_conn *base, const c
     }
     st->base.conn = base;
     st->is_insert = starts_with_insert(sql);
+    st->target.sql = sqlite3_sql(st->st);
     *out = &st->base;
     return DBS_OK;
 }
@@ -254,7 +256,7 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
             st->insert_id = sqlite3_last_insert_rowid(db);
         return DBS_DONE;
     }
-    return dbs__sqlite_error(db, rc, sqlite3_sql(st->st), err);
+    return dbs__sqlite_error_at(db, rc, &st->target, err);
 }
 
 static int sqlite_reset(struct dbs_bstmt *base, struct dbs_err *err)

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "sqlite.h"
-#include "../../src/sqltext.h"
 
 struct code_kind {
     int code;            /* extended code, or a primary code (low byte) as fallback */
@@ -150,12 +149,21 @@ static int is_plain_name(const char *s)
     return 1;
 }
 
-static void details(struct dbs_err *err, int code, const char *msg, const char *sql)
+static void details(struct dbs_err *err, int code, const char *msg, struct sqlite_target *t)
 {
-    char target[256];
-    enum dbs_sql_verb verb = dbs__sql_target(sql, target, sizeof(target));
     const char *colon = strstr(msg, "failed: ");
     const char *body = colon != NULL ? colon + 8 : "";
+    const char *target;
+    enum dbs_sql_verb verb;
+
+    if ((code & 0xff) != SQLITE_CONSTRAINT)
+        return;          /* only constraint messages name anything */
+    if (!t->parsed) {
+        t->verb = dbs__sql_target(t->sql, t->table, sizeof(t->table));
+        t->parsed = 1;
+    }
+    verb = t->verb;
+    target = t->table;
 
     switch (code) {
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -197,6 +205,13 @@ static void details(struct dbs_err *err, int code, const char *msg, const char *
 
 int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err)
 {
+    struct sqlite_target t = { .sql = sql };
+
+    return dbs__sqlite_error_at(db, rc, &t, err);
+}
+
+int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err)
+{
     int code = sqlite3_extended_errcode(db);
     const char *msg = sqlite3_errmsg(db);
     const char *sqlstate;
@@ -210,6 +225,6 @@ int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err)
     if (code == SQLITE_CONSTRAINT_TRIGGER && strstr(msg, "FOREIGN KEY") == NULL)
         kind = DBS_ECONSTRAINT;  /* a user trigger's RAISE(ABORT, ...) */
     dbs__err_native(err, kind, sqlstate, code, msg);
-    details(err, code, msg, sql);
+    details(err, code, msg, t);
     return kind;
 }

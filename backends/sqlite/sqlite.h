@@ -4,15 +4,27 @@
 
 #include <sqlite3.h>
 #include "../backend.h"
+#include "../../src/sqltext.h"
 
 struct sqlite_conn {
     struct dbs_conn base;
     sqlite3 *db;
 };
 
+/* The failing statement's verb and table, read from its SQL only when an
+ * error needs them, and once per prepared statement. */
+struct sqlite_target {
+    const char *sql;
+    int parsed;
+    enum dbs_sql_verb verb;
+    char table[256];
+};
+
 /* Classify the connection's last error into err; returns the kind. `sql`
  * (may be NULL) is the statement that failed: its verb gives the direction
  * of a foreign key failure, which SQLite does not report. */
 int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err);
+/* The same with the statement's cached target. */
+int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err);
 
 #endif
