@@ -56,15 +56,54 @@ int dbs__uow_dirty(const struct obj *o)
     return 0;
 }
 
-static int has_work(dbs_uow *u)
+/* One walk over every tracked object sorts out the work: pending rows,
+ * changed rows, rows to delete, each tagged with its model's order. */
+static int classify(struct flush *fl)
 {
+    dbs_uow *u = fl->u;
     struct obj *o;
+    int i;
 
-    for (o = u->head; o != NULL; o = o->next)
-        if (o->state == OBJ_PENDING || (o->state == OBJ_DELETED && !o->deleted)
-            || (o->state == OBJ_PERSISTENT && dbs__uow_dirty(o)))
+    for (o = u->head; o != NULL; o = o->next) {
+        struct work *w;
+        int kind;
+
+        if (o->state == OBJ_PENDING)
+            kind = 0;
+        else if (o->state == OBJ_PERSISTENT && dbs__uow_dirty(o))
+            kind = 1;
+        else if (o->state == OBJ_DELETED && !o->deleted)
+            kind = 2;
+        else
+            continue;
+        w = &fl->work[kind];
+        if (dbs__flush_grow((void **)&w->items, &w->cap, w->n + 1, sizeof(*w->items)) < 0)
+            return NOMEM(u);
+        w->items[w->n].o = o;
+        w->items[w->n].order = dbs__uow_model(u, o->m)->order;
+        w->n++;
+    }
+    for (i = 0; i < 3; i++)
+        if (fl->work[i].n > 0)
             return 1;
     return 0;
+}
+
+int dbs__flush_rows_of(struct flush *fl, int kind, const dbs_model *m)
+{
+    const struct work *w = &fl->work[kind];
+    int order = dbs__uow_model(fl->u, m)->order;
+    size_t i, n = 0;
+
+    for (i = 0; i < w->n; i++) {
+        if (w->items[i].order != order)
+            continue;
+        if (dbs__flush_grow((void **)&fl->rows, &fl->caprows, n + 1, sizeof(*fl->rows)) < 0)
+            return NOMEM(fl->u);
+        fl->rows[n++] = w->items[i].o;
+    }
+    fl->nrows = n;
+    return DBS_OK;
 }
 
 /* ---- the journal ---- */
@@ -73,7 +112,7 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
 {
     struct jentry *e;
 
-    if (o->journaled)
+    if (o->jepoch == fl->u->epoch)
         return DBS_OK;
     if (dbs__flush_grow((void **)&fl->j, &fl->capj, fl->nj + 1, sizeof(*fl->j)) < 0)
         return NOMEM(fl->u);
@@ -87,7 +126,7 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
     if (with_image && (e->image = dbs__image_new(o->m, o->ptr)) == NULL)
         return NOMEM(fl->u);
     fl->nj++;
-    o->journaled = 1;
+    o->jepoch = fl->u->epoch;
     o->flush_snap = o->snap;
     /* and the transaction level learns how it was before its first write */
     return dbs__uow_undo_record(fl->u, o);
@@ -112,8 +151,8 @@ static void journal_commit(struct flush *fl)
 
     for (i = 0; i < fl->nj; i++) {
         struct jentry *e = &fl->j[i];
-        e->o->journaled = 0;
-        if (e->snap != e->o->snap)
+        /* a new row had no snapshot: nothing to free, no need to touch it */
+        if (e->snap != NULL && e->snap != e->o->snap)
             dbs__image_free(e->o->m, e->snap);
         dbs__image_free(e->o->m, e->image);
     }
@@ -128,14 +167,14 @@ static void journal_revert(struct flush *fl)
         struct jentry *e = &fl->j[i];
         struct obj *o = e->o;
 
-        o->journaled = 0;
         if (o->snap != e->snap) {
             dbs__image_free(o->m, o->snap);
             o->snap = e->snap;
         }
         if (e->image != NULL)
             dbs__image_restore(o, e->image);
-        else if (e->state == OBJ_PENDING && o->undo != NULL && o->undo->state == OBJ_PENDING)
+        else if (e->state == OBJ_PENDING && dbs__obj_undo(fl->u, o) != NULL
+                 && o->undo->state == OBJ_PENDING)
             dbs__image_restore_keys(o, o->undo->image);    /* no id, parents' keys undone */
         dbs__image_free(o->m, e->image);
         o->state = e->state;
@@ -197,18 +236,33 @@ static void failed(struct flush *fl, int rc)
     (void)rc;
 }
 
+static void flush_free(struct flush *fl)
+{
+    int i;
+
+    free(fl->j);
+    free(fl->fix);
+    free(fl->rows);
+    free(fl->level);
+    for (i = 0; i < 3; i++)
+        free(fl->work[i].items);
+}
+
 int dbs__uow_flush(dbs_uow *u, const char *why)
 {
     struct flush fl = { .u = u };
     int rc;
 
-    if (u->flushing || !has_work(u))
+    if (u->flushing)
         return DBS_OK;
+    /* everything that can be refused without SQL is refused here */
+    if ((rc = dbs__uow_order(u)) < 0 || (rc = classify(&fl)) <= 0) {
+        flush_free(&fl);
+        return rc;
+    }
     u->failed = NULL;
     u->failed_why = why;
-    /* everything that can be refused without SQL is refused here */
-    if ((rc = dbs__uow_order(u)) < 0)
-        return rc;
+    u->epoch++;
     if (dbs_session_depth(u->s) == 0 && (rc = dbs_session_begin(u->s)) < 0)
         return rc;
     if ((rc = dbs__session_ready(u->s)) < 0
@@ -220,6 +274,7 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
             dbs__uow_restore_to(u, 1);
             dbs__uow_settle(u, 1);
         }
+        flush_free(&fl);
         return rc;
     }
     u->flushing = 1;
@@ -232,10 +287,7 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
     else
         failed(&fl, rc);
     u->flushing = 0;
-    free(fl.j);
-    free(fl.fix);
-    free(fl.rows);
-    free(fl.level);
+    flush_free(&fl);
     return rc;
 }
 

@@ -20,8 +20,18 @@ struct fixup {
     struct obj *parent;
 };
 
+/* Objects with work of one kind, in add/load order. */
+struct work {
+    struct witem {
+        struct obj *o;
+        int order;            /* its model's place in the dependency order */
+    } *items;
+    size_t n, cap;
+};
+
 struct flush {
     dbs_uow *u;
+    struct work work[3];      /* pending, changed, to delete */
     struct undo *mark;        /* the level's newest undo record when the flush began */
     struct jentry *j;
     size_t nj, capj;
@@ -41,6 +51,8 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image);
 /* o's statement succeeded: its snapshot becomes the row */
 int dbs__flush_written(struct flush *fl, struct obj *o);
 int dbs__flush_cmp_i64(const void *a, const void *b);
+/* fl->rows = the objects of work[kind] whose model is m */
+int dbs__flush_rows_of(struct flush *fl, int kind, const dbs_model *m);
 
 /* flush_insert.c */
 int dbs__flush_insert_table(struct flush *fl, const dbs_model *m);

@@ -30,14 +30,13 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
     struct obj *o;
     int k, lv;
 
-    for (o = u->head; o != NULL; o = o->next)
-        if (o->m == m && o->state == OBJ_PENDING) {
-            if (dbs__flush_grow((void **)&fl->rows, &fl->caprows, n + 1, sizeof(*fl->rows)) < 0)
-                return NOMEM(u);
-            fl->rows[n++] = o;
-            o->mark = 0;
-        }
-    fl->nrows = n;
+    if (dbs__flush_rows_of(fl, 0, m) < 0)
+        return NOMEM(u);
+    n = fl->nrows;
+    if (n == 0)
+        return DBS_OK;
+    for (i = 0; i < n; i++)
+        fl->rows[i]->mark = 0;
     if (dbs__flush_grow((void **)&fl->level, &fl->caplevel, n + 1, sizeof(*fl->level)) < 0)
         return NOMEM(u);
     /* levels: a row goes once its same-table parent is placed (mark = 1) */

@@ -129,25 +129,12 @@ static int cmp_key(const void *a, const void *b)
 /* Rows of m in state (dirty persistent, or deleted), in key order. */
 static int collect(struct flush *fl, const dbs_model *m, int deletes)
 {
-    struct obj *o;
-    size_t n = 0;
+    int rc = dbs__flush_rows_of(fl, deletes ? 2 : 1, m);
 
-    for (o = fl->u->head; o != NULL; o = o->next) {
-        if (o->m != m)
-            continue;
-        /* a row this flush just inserted is as written: no compare needed */
-        if (deletes ? (o->state != OBJ_DELETED || o->deleted)
-                    : (o->state != OBJ_PERSISTENT || o->journaled || !dbs__uow_dirty(o)))
-            continue;
-        if (dbs__flush_grow((void **)&fl->rows, &fl->caprows, n + 1, sizeof(*fl->rows)) < 0)
-            return NOMEM(fl->u);
-        fl->rows[n++] = o;
-    }
-    fl->nrows = n;
     /* one lock order for every process: fewer deadlocks */
-    if (n > 1)
-        qsort(fl->rows, n, sizeof(*fl->rows), cmp_key);
-    return DBS_OK;
+    if (rc == DBS_OK && fl->nrows > 1)
+        qsort(fl->rows, fl->nrows, sizeof(*fl->rows), cmp_key);
+    return rc;
 }
 
 /* ---- many rows per statement (backends where a round trip costs) ---- */
@@ -404,6 +391,7 @@ static int delete_row(struct flush *fl, struct obj *o)
                             " changed or deleted by someone else", o->m->table,
                             (long long)affected);
     o->deleted = 1;
+    u->deleted_rows++;
     dbs__uow_map_del(u, o);
     return DBS_OK;
 }
@@ -444,6 +432,7 @@ static int delete_many(struct flush *fl, struct obj **rows, size_t k)
         rows[r]->deleted = 1;
         dbs__uow_map_del(u, rows[r]);
     }
+    u->deleted_rows += k;
     return DBS_OK;
 }
 

@@ -58,6 +58,7 @@ void dbs__uow_arena_free(dbs_uow *u)
     }
     for (d = 0; d < u->n_levels; d++)
         u->levels[d] = NULL;
+    u->undo_gen++;     /* every object's undo pointer is now stale, untouched */
 }
 
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
@@ -67,7 +68,9 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     struct undo *r;
     size_t n;
 
-    if (o->undo != NULL && o->undo->depth == depth)
+    struct undo *cur = dbs__obj_undo(u, o);
+
+    if (cur != NULL && cur->depth == depth)
         return DBS_OK;        /* the level already knows how it was */
     /* a row's state at level start is its snapshot; a pending object's is
      * the struct as the program left it (only its keys are ever put back) */
@@ -83,17 +86,18 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     r->depth = depth;
     r->state = o->state;
     r->deleted = o->deleted;
-    r->older = o->undo;
+    r->older = cur;
     o->undo = r;
+    o->undo_gen = u->undo_gen;
     r->next = u->levels[depth];
     u->levels[depth] = r;
     return DBS_OK;
 }
 
 /* A record leaves its object (its memory goes with the arena). */
-static void drop_record(struct undo *r)
+static void drop_record(dbs_uow *u, struct undo *r)
 {
-    if (r->o != NULL && r->o->undo == r)
+    if (r->o != NULL && dbs__obj_undo(u, r->o) == r)
         r->o->undo = r->older;
     r->o = NULL;
 }
@@ -105,7 +109,7 @@ void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
     while (depth < u->n_levels && u->levels[depth] != NULL && u->levels[depth] != mark) {
         struct undo *r = u->levels[depth];
         u->levels[depth] = r->next;
-        drop_record(r);
+        drop_record(u, r);
     }
 }
 
@@ -169,7 +173,7 @@ void dbs__uow_restore_to(dbs_uow *u, int depth)
             u->levels[d] = r->next;
             if (r->o != NULL)
                 restore_one(u, r);
-            drop_record(r);
+            drop_record(u, r);
         }
     }
 }
@@ -208,20 +212,22 @@ static void after_commit(void *payload, int depth)
 
     if (depth >= u->n_levels)
         return;
+    if (depth == 1)
+        dbs__uow_arena_free(u);     /* every record goes, no object touched */
     while (u->levels[depth] != NULL) {
         struct undo *r = u->levels[depth];
         u->levels[depth] = r->next;
         if (r->o == NULL || depth == 1 || (r->older != NULL && r->older->depth == depth - 1)) {
-            drop_record(r);         /* the outer level already knows */
+            drop_record(u, r);         /* the outer level already knows */
         } else {
             r->depth = depth - 1;
             r->next = u->levels[depth - 1];
             u->levels[depth - 1] = r;
         }
     }
-    if (depth != 1)
+    if (depth != 1 || u->deleted_rows == 0)
         return;
-    dbs__uow_arena_free(u);
+    u->deleted_rows = 0;
     for (o = u->head; o != NULL; o = next) {
         next = o->next;
         if (o->deleted)

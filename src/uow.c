@@ -185,7 +185,7 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     if (o == u->failed)
         u->failed = NULL;
     /* its undo records stay in their lists, marked dead: no list walk */
-    for (r = o->undo; r != NULL; r = r->older)
+    for (r = dbs__obj_undo(u, o); r != NULL; r = r->older)
         r->o = NULL;
     dbs__uow_map_del(u, o);
     HASH_DELETE(hp, u->by_ptr, o);

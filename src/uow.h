@@ -49,7 +49,8 @@ struct obj {
     unsigned char in_map;
     unsigned char deleted;    /* the DELETE was flushed */
     unsigned char mark;       /* flush scratch */
-    unsigned char journaled;  /* in this flush's journal */
+    uint32_t jepoch;          /* == u->epoch: in this flush's journal */
+    uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     void *flush_snap;         /* its snapshot when this flush began */
     unsigned keylen;
     char *key;                /* (model pointer, key bytes): ikey, or heap for text */
@@ -111,13 +112,22 @@ struct dbs_uow {
     int n_levels;
     int autoflush;
     int flushing;
-    int just_flushed;         /* dbs_uow_commit flushed: the commit hook need not */
+    uint32_t epoch;           /* bumped by every flush: marks need no clearing */
+    uint32_t undo_gen;        /* bumped when the arena is freed: every undo pointer dies */
+    int just_flushed;
+    size_t deleted_rows;      /* DELETEs flushed in the transaction: commit untracks them */         /* dbs_uow_commit flushed: the commit hook need not */
     struct obj *failed;
     const char *failed_why;
     struct dbs__txn_listener listener;
     struct stmt_cache *cache;
     struct shape_cache *shapes;
 };
+
+/* o's newest undo record, if it still lives */
+static inline struct undo *dbs__obj_undo(const dbs_uow *u, const struct obj *o)
+{
+    return o->undo_gen == u->undo_gen ? o->undo : NULL;
+}
 
 /* ---- model.c: fields ---- */
 const dbs_field *dbs__model_pk(const dbs_model *m);
