@@ -139,6 +139,10 @@ static int collect(struct flush *fl, const dbs_model *m, int deletes)
 
 /* ---- many rows per statement (backends where a round trip costs) ---- */
 
+#ifndef CASE_ROWS
+#define CASE_ROWS 100
+#endif
+
 static size_t batch_limit(dbs_uow *u, size_t params_per_row)
 {
     size_t n = u->s->be->batch_rows > 1 ? (size_t)u->s->be->batch_rows : 1;
@@ -274,6 +278,10 @@ static int update_batches(struct flush *fl)
         if (fl->rows[i]->mark)
             continue;
         limit = batch_limit(fl->u, 2 * (size_t)__builtin_popcountll(mask) + 1);
+        /* the server walks the CASE list for every row it updates: a batch of
+         * n rows costs n*n comparisons, so CASE batches stay small */
+        if (limit > CASE_ROWS)
+            limit = CASE_ROWS;
         for (k = 0, j = i; j < n && k < limit; j++)
             if (!fl->rows[j]->mark && changed_mask(fl->rows[j]) == mask) {
                 fl->rows[j]->mark = 1;
