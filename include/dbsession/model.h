@@ -95,9 +95,14 @@ struct dbs_model {
     int n_fields;
 };
 
-/* The compiler checks the member's C type: a mismatch makes a negative array size. */
-#define DBS__CHECK(T, m, ctype) \
+/* The compiler checks the member's C type: a mismatch makes a negative array
+ * size (GCC and Clang; other compilers skip the check). */
+#if defined(__GNUC__)
+#  define DBS__CHECK(T, m, ctype) \
     (0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T *)0)->m), ctype) ? 1 : -1]))
+#else
+#  define DBS__CHECK(T, m, ctype) 0
+#endif
 #define DBS__FIELD(T, m, col, ft, fl, ctype)                                              \
     .column = (col), .type = (ft), .offset = offsetof(T, m) + DBS__CHECK(T, m, ctype),     \
     .size = sizeof(((T *)0)->m), .flags = (fl)
