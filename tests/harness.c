@@ -91,6 +91,33 @@ int64_t dbs_test_int(dbs_session *s, const char *sql)
     return v;
 }
 
+void dbs_test_make_t(dbs_session *s)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "CREATE TABLE t (%s, v INT NOT NULL UNIQUE)",
+             dbs_test_id_column());
+    dbs_test_exec(s, sql);
+}
+
+int dbs_test_insert_t(dbs_session *s, int v)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof(sql), "INSERT INTO t (v) VALUES (%d)", v);
+    return dbs_session_exec(s, sql);
+}
+
+int64_t dbs_test_count_t(dbs_session *s)
+{
+    return dbs_test_int(s, "SELECT COUNT(*) FROM t");
+}
+
+void dbs_test_url_with(char *buf, size_t size, const char *opt)
+{
+    snprintf(buf, size, "%s%c%s", dbs_test_url, strchr(dbs_test_url, '?') ? '&' : '?', opt);
+}
+
 dbs_session *dbs_test_open(void)
 {
     dbs_session *s = NULL;

@@ -42,6 +42,14 @@ void dbs_test_exec(dbs_session *s, const char *sql);
 /* First column of the first row as an integer (e.g. SELECT COUNT(*)). */
 int64_t dbs_test_int(dbs_session *s, const char *sql);
 
+/* The table most transaction tests use: t(id generated, v INT NOT NULL UNIQUE). */
+void dbs_test_make_t(dbs_session *s);
+/* INSERT INTO t (v) VALUES (v): the status, for tests that expect failures. */
+int dbs_test_insert_t(dbs_session *s, int v);
+int64_t dbs_test_count_t(dbs_session *s);
+/* The URL of the backend under test with one more query option. */
+void dbs_test_url_with(char *buf, size_t size, const char *opt);
+
 void dbs_test_assert_rc(int expected, int rc, dbs_session *s, const char *expr,
                         const char *file, int line);
 #define assert_dbs_rc(expected, rc, s) \

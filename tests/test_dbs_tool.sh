@@ -8,57 +8,17 @@
 # shellcheck disable=SC2317 # the predicates are called through check and all
 set -u
 
-top_builddir=${top_builddir:-.}
-dbs="$top_builddir/tools/dbs"
+name=dbs-tool
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tool-lib.sh"
 T=dbs_tool_t
 SECRET=s3cr3tPW
-
-n=0
-passed=0
-failed=0
-rc=0
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbs-tool.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
-: >"$tmp/out"
-: >"$tmp/err"
 : >"$tmp/body"
-
-# ---- reporting ----------------------------------------------------------------
-
-# check DESCRIPTION COMMAND...: one numbered line; on failure, what the last run did.
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $n - $desc"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $desc"
-        echo "#   exit status: $rc"
-        sed 's/^/#   stdout: /' "$tmp/out"
-        sed 's/^/#   stderr: /' "$tmp/err"
-        if [ -f "$tmp/want" ]; then
-            sed 's/^/#   wanted: /' "$tmp/want"
-        fi
-    fi
-    rm -f "$tmp/want"
-}
-
-fail_now() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-}
 
 # ---- running the tool -----------------------------------------------------------
 
 # run ARGS...: the tool, stdout and stderr to files, status in $rc.
 run() {
-    "$dbs" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
+    run_tool "$@"
     cp "$tmp/out" "$tmp/body"
 }
 

@@ -8,53 +8,12 @@
 # One line per check ("ok N - ...", "not ok N - ..."), then "N passed, M failed".
 set -u
 
-top_builddir=${top_builddir:-.}
-dbs="$top_builddir/tools/dbs"
+name=dbs-import
+. "${top_srcdir:-$(dirname "$0")/..}/tests/tool-lib.sh"
 T=dbs_import_people
 
-n=0
-passed=0
-failed=0
-rc=0
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbs-import.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT HUP INT TERM
-: >"$tmp/out"
-: >"$tmp/err"
-
-check() {
-    desc=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $n - $desc"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $desc"
-        echo "#   exit status: $rc"
-        sed 's/^/#   stdout: /' "$tmp/out"
-        sed 's/^/#   stderr: /' "$tmp/err"
-        if [ -f "$tmp/want" ]; then
-            sed 's/^/#   wanted: /' "$tmp/want"
-        fi
-        if [ -f "$tmp/report.json" ]; then
-            sed 's/^/#   report: /' "$tmp/report.json"
-        fi
-    fi
-    rm -f "$tmp/want"
-}
-
-fail_now() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-}
-
-# run ARGS...: the tool, stdout and stderr to files, status in $rc.
 run() {
-    "$dbs" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
+    run_tool "$@"
 }
 
 # imp [OPTIONS] FILE: dbs import into $T on the backend under test, with a report.

@@ -5,34 +5,6 @@
 
 #include "harness.h"
 
-static void make_table(dbs_session *s)
-{
-    char sql[256];
-
-    snprintf(sql, sizeof(sql), "CREATE TABLE t (%s, v INT NOT NULL UNIQUE)",
-             dbs_test_id_column());
-    dbs_test_exec(s, sql);
-}
-
-static int insert(dbs_session *s, int v)
-{
-    char sql[64];
-
-    snprintf(sql, sizeof(sql), "INSERT INTO t (v) VALUES (%d)", v);
-    return dbs_session_exec(s, sql);
-}
-
-static int64_t count(dbs_session *s)
-{
-    return dbs_test_int(s, "SELECT COUNT(*) FROM t");
-}
-
-/* URL of the backend under test with one more option. */
-static void url_with(char *buf, size_t size, const char *opt)
-{
-    snprintf(buf, size, "%s%c%s", dbs_test_url, strchr(dbs_test_url, '?') ? '&' : '?', opt);
-}
-
 /* ---- a scripted function: what each call does ---- */
 
 struct script {
@@ -51,7 +23,7 @@ static int scripted(dbs_session *s, void *payload)
 
     sc->calls++;
     sc->depth_seen = dbs_session_depth(s);
-    if (sc->insert_base != 0 && (rc = insert(s, sc->insert_base + sc->calls)) < 0)
+    if (sc->insert_base != 0 && (rc = dbs_test_insert_t(s, sc->insert_base + sc->calls)) < 0)
         return rc;
     return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
 }
@@ -118,9 +90,9 @@ static int insert_twice(dbs_session *s, void *payload)
     int rc;
 
     (*(int *)payload)++;
-    if ((rc = insert(s, 1)) < 0)
+    if ((rc = dbs_test_insert_t(s, 1)) < 0)
         return rc;
-    return insert(s, 1);
+    return dbs_test_insert_t(s, 1);
 }
 
 static void retry__unique_violation_is_not_retried(void **state)
@@ -130,7 +102,7 @@ static void retry__unique_violation_is_not_retried(void **state)
     dbs_txn_options o;
     int calls = 0, attempts = 0;
 
-    make_table(s);
+    dbs_test_make_t(s);
     fake_options(&o, &ft);
     o.max_attempts = 5;
     assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, insert_twice, &calls), DBS_EUNIQUE);
@@ -138,7 +110,7 @@ static void retry__unique_violation_is_not_retried(void **state)
     assert_int_equal(calls, 1);
     assert_int_equal(attempts, 1);
     assert_int_equal(ft.n_delays, 0);
-    assert_int_equal(count(s), 0);   /* the first insert went with the rollback */
+    assert_int_equal(dbs_test_count_t(s), 0);   /* the first insert went with the rollback */
 }
 
 static int outer_calls_inner(dbs_session *s, void *payload)
@@ -146,11 +118,11 @@ static int outer_calls_inner(dbs_session *s, void *payload)
     struct script *inner = payload;
     int rc;
 
-    if ((rc = insert(s, 1)) < 0)
+    if ((rc = dbs_test_insert_t(s, 1)) < 0)
         return rc;
     if ((rc = dbs_txn_run(s, scripted, inner)) < 0)
         return rc;
-    return insert(s, 2);
+    return dbs_test_insert_t(s, 2);
 }
 
 static void retry__inner_deadlock_retries_only_the_outermost_call(void **state)
@@ -161,14 +133,14 @@ static void retry__inner_deadlock_retries_only_the_outermost_call(void **state)
     dbs_txn_options o;
     int attempts = 0;
 
-    make_table(s);
+    dbs_test_make_t(s);
     fake_options(&o, &ft);
     /* the inner call returns the deadlock unchanged; the outer one retries all */
     assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, outer_calls_inner, &inner), s);
     assert_int_equal(attempts, 2);
     assert_int_equal(inner.calls, 2);
     assert_int_equal(ft.n_delays, 1);
-    assert_int_equal(count(s), 3);                       /* 1, 12, 2: attempt 1 left nothing */
+    assert_int_equal(dbs_test_count_t(s), 3);                       /* 1, 12, 2: attempt 1 left nothing */
     assert_int_equal(dbs_test_int(s, "SELECT SUM(v) FROM t"), 1 + 12 + 2);
 }
 
@@ -245,7 +217,7 @@ static void retry__reruns_from_the_start_on_a_clean_database(void **state)
     dbs_txn_options o;
     int attempts = 0;
 
-    make_table(s);
+    dbs_test_make_t(s);
     fake_options(&o, &ft);
     assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), s);
     assert_int_equal(attempts, 3);
@@ -253,7 +225,7 @@ static void retry__reruns_from_the_start_on_a_clean_database(void **state)
     assert_int_equal(ft.retries_seen, 2);
     assert_int_equal(ft.last_attempt, 2);
     assert_int_equal(ft.last_status, DBS_EDEADLOCK);
-    assert_int_equal(count(s), 1);
+    assert_int_equal(dbs_test_count_t(s), 1);
     assert_int_equal(dbs_test_int(s, "SELECT v FROM t"), 13);
 }
 
@@ -265,7 +237,7 @@ static void retry__max_attempts_is_respected(void **state)
     dbs_txn_options o;
     int attempts = 0;
 
-    make_table(s);
+    dbs_test_make_t(s);
     fake_options(&o, &ft);
     o.max_attempts = 4;
     assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
@@ -273,7 +245,7 @@ static void retry__max_attempts_is_respected(void **state)
     assert_int_equal(sc.calls, 4);
     assert_int_equal(ft.n_delays, 3);
     assert_int_equal(ft.retries_seen, 3);
-    assert_int_equal(count(s), 0);
+    assert_int_equal(dbs_test_count_t(s), 0);
     /* the default is 3 */
     memset(&sc, 0, sizeof(sc));
     sc.fail_until = 99;
@@ -324,8 +296,8 @@ static void retry__retry_on_names_the_kinds_that_retry(void **state)
     int calls = 0, attempts = 0;
     struct script sc = { .fail_until = 1, .fail_with = DBS_EDEADLOCK };
 
-    make_table(s);
-    assert_dbs_ok(insert(s, 1), s);
+    dbs_test_make_t(s);
+    assert_dbs_ok(dbs_test_insert_t(s, 1), s);
     fake_options(&o, &ft);
     o.retry_on = kinds;
     o.n_retry_on = 1;
@@ -337,7 +309,7 @@ static void retry__retry_on_names_the_kinds_that_retry(void **state)
     memset(&ft, 0, sizeof(ft));
     assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 1);
-    assert_int_equal(count(s), 1);
+    assert_int_equal(dbs_test_count_t(s), 1);
 }
 
 static void retry__backoff_delays_stay_in_their_bounds(void **state)
@@ -410,12 +382,12 @@ static void retry__busy_writer_succeeds_after_the_other_commits(void **state)
     char url[600], why[1024];
     int attempts = 0, rc;
 
-    make_table(s);
+    dbs_test_make_t(s);
     if (!dbs_test_shared())
         skip();   /* one in-memory database per session: no second writer */
-    assert_dbs_ok(insert(s, 1), s);
+    assert_dbs_ok(dbs_test_insert_t(s, 1), s);
     writer = dbs_test_open();
-    url_with(url, sizeof(url), dbs_test_is_mariadb() ? "lock_timeout=1" : "lock_timeout=0.05");
+    dbs_test_url_with(url, sizeof(url), dbs_test_is_mariadb() ? "lock_timeout=1" : "lock_timeout=0.05");
     assert_dbs_ok(dbs_session_open(&me, url), NULL);
     assert_dbs_ok(dbs_session_begin(writer), writer);
     dbs_test_exec(writer, "UPDATE t SET v = 10 WHERE id = 1");
@@ -484,9 +456,9 @@ static void retry__deadlock_victim_succeeds_on_its_second_attempt_mariadb(void *
 
     if (!dbs_test_is_mariadb())
         skip();   /* SQLite has one writer at a time: BEGIN IMMEDIATE never deadlocks */
-    make_table(s);
-    assert_dbs_ok(insert(s, 1), s);
-    assert_dbs_ok(insert(s, 2), s);
+    dbs_test_make_t(s);
+    assert_dbs_ok(dbs_test_insert_t(s, 1), s);
+    assert_dbs_ok(dbs_test_insert_t(s, 2), s);
     a.s = dbs_test_open();
     b.s = dbs_test_open();
     pthread_barrier_init(&barrier, NULL, 2);

@@ -6,41 +6,24 @@
 
 #include "harness.h"
 
-static void make_table(dbs_session *s)
-{
-    char sql[256];
-
-    snprintf(sql, sizeof(sql), "CREATE TABLE t (%s, v INT NOT NULL UNIQUE)",
-             dbs_test_id_column());
-    dbs_test_exec(s, sql);
-}
-
 static void insert(dbs_session *s, int v)
 {
-    char sql[64];
-
-    snprintf(sql, sizeof(sql), "INSERT INTO t (v) VALUES (%d)", v);
-    dbs_test_exec(s, sql);
-}
-
-static int64_t count(dbs_session *s)
-{
-    return dbs_test_int(s, "SELECT COUNT(*) FROM t");
+    assert_dbs_ok(dbs_test_insert_t(s, v), s);
 }
 
 static void txn__commit_is_visible_to_another_session(void **state)
 {
     dbs_session *s = *state, *other;
 
-    make_table(s);
+    dbs_test_make_t(s);
     if (!dbs_test_shared())
         skip();
     other = dbs_test_open();
     assert_dbs_ok(dbs_session_begin(s), s);
     insert(s, 1);
-    assert_int_equal(count(other), 0);   /* not committed yet */
+    assert_int_equal(dbs_test_count_t(other), 0);   /* not committed yet */
     assert_dbs_ok(dbs_session_commit(s), s);
-    assert_int_equal(count(other), 1);
+    assert_int_equal(dbs_test_count_t(other), 1);
     assert_dbs_ok(dbs_session_close(other), other);
 }
 
@@ -48,14 +31,14 @@ static void txn__rollback_leaves_no_rows(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     insert(s, 1);
     assert_dbs_ok(dbs_session_begin(s), s);
     insert(s, 2);
     insert(s, 3);
-    assert_int_equal(count(s), 3);
+    assert_int_equal(dbs_test_count_t(s), 3);
     assert_dbs_ok(dbs_session_rollback(s), s);
-    assert_int_equal(count(s), 1);
+    assert_int_equal(dbs_test_count_t(s), 1);
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
 }
 
@@ -83,7 +66,7 @@ static void txn__savepoint_rollback_three_deep(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_session_begin(s), s);      /* depth 1 */
     insert(s, 1);
     assert_dbs_ok(dbs_session_begin(s), s);      /* depth 2 */
@@ -92,13 +75,13 @@ static void txn__savepoint_rollback_three_deep(void **state)
     insert(s, 3);
     assert_dbs_ok(dbs_session_commit(s), s);     /* 3 folds into 2 */
     assert_dbs_ok(dbs_session_rollback(s), s);   /* the middle level: 2 and 3 go */
-    assert_int_equal(count(s), 1);
+    assert_int_equal(dbs_test_count_t(s), 1);
     insert(s, 4);
     assert_dbs_ok(dbs_session_begin(s), s);      /* a new depth 2 reuses the name */
     insert(s, 5);
     assert_dbs_ok(dbs_session_rollback(s), s);
     assert_dbs_ok(dbs_session_commit(s), s);
-    assert_int_equal(count(s), 2);
+    assert_int_equal(dbs_test_count_t(s), 2);
     assert_int_equal(dbs_test_int(s, "SELECT SUM(v) FROM t"), 5);   /* rows 1 and 4 */
 }
 
@@ -106,21 +89,21 @@ static void txn__failed_statement_keeps_the_transaction(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_session_begin(s), s);
     insert(s, 1);
     assert_dbs_rc(DBS_EUNIQUE, dbs_session_exec(s, "INSERT INTO t (v) VALUES (1)"), s);
     assert_int_equal(dbs_session_state(s), DBS_TXN_ACTIVE);
     insert(s, 2);
     assert_dbs_ok(dbs_session_commit(s), s);
-    assert_int_equal(count(s), 2);
+    assert_int_equal(dbs_test_count_t(s), 2);
 }
 
 static void txn__constraint_in_savepoint_leaves_outer_usable(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_session_begin(s), s);
     insert(s, 1);
     assert_dbs_ok(dbs_session_begin(s), s);
@@ -137,20 +120,14 @@ static void txn__close_rolls_back_an_open_transaction(void **state)
 {
     dbs_session *s = *state, *other;
 
-    make_table(s);
+    dbs_test_make_t(s);
     if (!dbs_test_shared())
         skip();
     other = dbs_test_open();
     assert_dbs_ok(dbs_session_begin(other), other);
     insert(other, 7);
     assert_dbs_ok(dbs_session_close(other), NULL);
-    assert_int_equal(count(s), 0);
-}
-
-/* URL of the backend under test with one more option. */
-static void url_with(char *buf, size_t size, const char *opt)
-{
-    snprintf(buf, size, "%s%c%s", dbs_test_url, strchr(dbs_test_url, '?') ? '&' : '?', opt);
+    assert_int_equal(dbs_test_count_t(s), 0);
 }
 
 static void txn__lock_timeout_fails_only_the_statement(void **state)
@@ -158,11 +135,11 @@ static void txn__lock_timeout_fails_only_the_statement(void **state)
     dbs_session *s = *state, *other = NULL;
     char url[600];
 
-    make_table(s);
+    dbs_test_make_t(s);
     if (!dbs_test_shared())
         skip();
     insert(s, 1);
-    url_with(url, sizeof(url), "lock_timeout=1");
+    dbs_test_url_with(url, sizeof(url), "lock_timeout=1");
     assert_dbs_ok(dbs_session_open(&other, url), NULL);
     assert_dbs_ok(dbs_session_begin(s), s);
     dbs_test_exec(s, "UPDATE t SET v = 10 WHERE v = 1");
@@ -255,7 +232,7 @@ static void txn__deadlock_aborts_the_victim_mariadb(void **state)
 
     if (!dbs_test_is_mariadb())
         skip();
-    make_table(s);
+    dbs_test_make_t(s);
     insert(s, 1);
     insert(s, 2);
     a.s = dbs_test_open();

@@ -4,28 +4,6 @@
 
 #include "harness.h"
 
-static void make_table(dbs_session *s)
-{
-    char sql[256];
-
-    snprintf(sql, sizeof(sql), "CREATE TABLE t (%s, v INT NOT NULL UNIQUE)",
-             dbs_test_id_column());
-    dbs_test_exec(s, sql);
-}
-
-static int insert(dbs_session *s, int v)
-{
-    char sql[64];
-
-    snprintf(sql, sizeof(sql), "INSERT INTO t (v) VALUES (%d)", v);
-    return dbs_session_exec(s, sql);
-}
-
-static int64_t count(dbs_session *s)
-{
-    return dbs_test_int(s, "SELECT COUNT(*) FROM t");
-}
-
 /* ---- a scripted function: what each call does ---- */
 
 struct script {
@@ -44,7 +22,7 @@ static int scripted(dbs_session *s, void *payload)
 
     sc->calls++;
     sc->depth_seen = dbs_session_depth(s);
-    if (sc->insert_base != 0 && (rc = insert(s, sc->insert_base + sc->calls)) < 0)
+    if (sc->insert_base != 0 && (rc = dbs_test_insert_t(s, sc->insert_base + sc->calls)) < 0)
         return rc;
     return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
 }
@@ -57,14 +35,14 @@ static void txnrun__commits_when_the_function_returns_ok(void **state)
     struct script sc = { .insert_base = 10, .ret = DBS_OK };
     int attempts = -1;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_txn_run_opts(&attempts, s, NULL, scripted, &sc), s);
     assert_int_equal(attempts, 1);
     assert_int_equal(sc.depth_seen, 1);
     assert_int_equal(dbs_session_depth(s), 0);
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
     if (!dbs_test_shared()) {
-        assert_int_equal(count(s), 1);
+        assert_int_equal(dbs_test_count_t(s), 1);
         return;
     }
     other = dbs_test_open();
@@ -77,11 +55,11 @@ static void txnrun__rolls_back_and_returns_the_error_unchanged(void **state)
     dbs_session *s = *state;
     struct script sc = { .insert_base = 10, .fail_until = 1, .fail_with = DBS_ECHECK };
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_int_equal(dbs_txn_run(s, scripted, &sc), DBS_ECHECK);
     assert_int_equal(sc.calls, 1);
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
-    assert_int_equal(count(s), 0);
+    assert_int_equal(dbs_test_count_t(s), 0);
 }
 
 static void txnrun__positive_result_commits_and_is_returned(void **state)
@@ -89,9 +67,9 @@ static void txnrun__positive_result_commits_and_is_returned(void **state)
     dbs_session *s = *state;
     struct script sc = { .insert_base = 20, .ret = 7 };
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_int_equal(dbs_txn_run(s, scripted, &sc), 7);
-    assert_int_equal(count(s), 1);
+    assert_int_equal(dbs_test_count_t(s), 1);
 }
 
 /* ---- misuse: the function owns no commit ---- */
@@ -105,7 +83,7 @@ static int commits_itself(dbs_session *s, void *payload)
 {
     struct misuse *m = payload;
 
-    if (insert(s, 5) < 0)
+    if (dbs_test_insert_t(s, 5) < 0)
         return DBS_ERROR;
     m->verb_rc = dbs_session_commit(s);
     m->depth_after = dbs_session_depth(s);
@@ -127,13 +105,13 @@ static void txnrun__commit_inside_the_function_is_misuse(void **state)
     struct misuse m = { 0 };
     int attempts = 0;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_int_equal(dbs_txn_run_opts(&attempts, s, NULL, commits_itself, &m), DBS_EMISUSE);
     assert_int_equal(m.verb_rc, DBS_EMISUSE);   /* at once, from the commit call */
     assert_int_equal(m.depth_after, 1);          /* nothing was committed */
     assert_int_equal(attempts, 1);
     assert_int_equal(dbs_session_depth(s), 0);
-    assert_int_equal(count(s), 0);
+    assert_int_equal(dbs_test_count_t(s), 0);
     assert_int_equal(dbs_txn_run(s, rolls_back_itself, &m), DBS_EMISUSE);
     assert_int_equal(m.verb_rc, DBS_EMISUSE);
     assert_int_equal(m.depth_after, 1);
@@ -144,7 +122,7 @@ static void txnrun__commit_inside_the_function_is_misuse(void **state)
 static int commits_and_ignores_the_refusal(dbs_session *s, void *payload)
 {
     (void)payload;
-    if (insert(s, 6) < 0)
+    if (dbs_test_insert_t(s, 6) < 0)
         return DBS_ERROR;
     (void)dbs_session_commit(s);
     return DBS_OK;
@@ -154,11 +132,11 @@ static void txnrun__ignored_refusal_is_still_misuse(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_int_equal(dbs_txn_run(s, commits_and_ignores_the_refusal, NULL), DBS_EMISUSE);
     assert_int_equal(dbs_error_last(s)->status, DBS_EMISUSE);
     assert_int_equal(dbs_session_depth(s), 0);
-    assert_int_equal(count(s), 0);                  /* rolled back, not committed */
+    assert_int_equal(dbs_test_count_t(s), 0);                  /* rolled back, not committed */
 }
 
 static int leaves_a_savepoint_open(dbs_session *s, void *payload)
@@ -168,17 +146,17 @@ static int leaves_a_savepoint_open(dbs_session *s, void *payload)
     (void)payload;
     if ((rc = dbs_session_begin(s)) < 0)
         return rc;
-    return insert(s, 9);
+    return dbs_test_insert_t(s, 9);
 }
 
 static void txnrun__function_leaving_its_own_level_open_is_misuse(void **state)
 {
     dbs_session *s = *state;
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_int_equal(dbs_txn_run(s, leaves_a_savepoint_open, NULL), DBS_EMISUSE);
     assert_int_equal(dbs_session_depth(s), 0);
-    assert_int_equal(count(s), 0);
+    assert_int_equal(dbs_test_count_t(s), 0);
 }
 
 static void txnrun__null_arguments_and_bad_options_are_misuse(void **state)
@@ -215,17 +193,17 @@ static void txnrun__inside_a_transaction_runs_in_a_savepoint(void **state)
     struct script ok = { .insert_base = 100, .ret = DBS_OK };
     struct script bad = { .insert_base = 200, .fail_until = 9, .fail_with = DBS_ECHECK };
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_session_begin(s), s);
-    assert_dbs_ok(insert(s, 1), s);
+    assert_dbs_ok(dbs_test_insert_t(s, 1), s);
     assert_dbs_ok(dbs_txn_run(s, scripted, &ok), s);
     assert_int_equal(ok.depth_seen, 2);
     assert_int_equal(dbs_session_depth(s), 1);          /* the outer one is not committed */
     assert_int_equal(dbs_txn_run(s, scripted, &bad), DBS_ECHECK);
     assert_int_equal(dbs_session_depth(s), 1);
-    assert_int_equal(count(s), 2);                       /* 1 and 101; 201 rolled back */
+    assert_int_equal(dbs_test_count_t(s), 2);                       /* 1 and 101; 201 rolled back */
     assert_dbs_ok(dbs_session_rollback(s), s);           /* the outer decides */
-    assert_int_equal(count(s), 0);
+    assert_int_equal(dbs_test_count_t(s), 0);
 }
 
 static int outer_calls_inner(dbs_session *s, void *payload)
@@ -233,11 +211,11 @@ static int outer_calls_inner(dbs_session *s, void *payload)
     struct script *inner = payload;
     int rc;
 
-    if ((rc = insert(s, 1)) < 0)
+    if ((rc = dbs_test_insert_t(s, 1)) < 0)
         return rc;
     if ((rc = dbs_txn_run(s, scripted, inner)) < 0)
         return rc;
-    return insert(s, 2);
+    return dbs_test_insert_t(s, 2);
 }
 
 static void txnrun__nested_service_functions_share_one_commit(void **state)
@@ -245,11 +223,11 @@ static void txnrun__nested_service_functions_share_one_commit(void **state)
     dbs_session *s = *state;
     struct script inner = { .insert_base = 10, .ret = DBS_OK };
 
-    make_table(s);
+    dbs_test_make_t(s);
     assert_dbs_ok(dbs_txn_run(s, outer_calls_inner, &inner), s);
     assert_int_equal(inner.depth_seen, 2);
     assert_int_equal(dbs_session_depth(s), 0);
-    assert_int_equal(count(s), 3);                       /* 1, 11, 2: one commit for all */
+    assert_int_equal(dbs_test_count_t(s), 3);                       /* 1, 11, 2: one commit for all */
     assert_int_equal(dbs_test_int(s, "SELECT SUM(v) FROM t"), 1 + 11 + 2);
 }
 
