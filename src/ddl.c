@@ -91,10 +91,10 @@ char *dbs__model_columns(dbs_session *s, const dbs_model *m)
 int dbs__model_sort(const dbs_model *const *in, int n, const dbs_model **out, int strict,
                     struct dbs_err *err)
 {
-    int *indeg = calloc((size_t)n + 1, sizeof(int)), *done = calloc((size_t)n + 1, sizeof(int));
+    int *done = calloc((size_t)n + 1, sizeof(int));
     int placed = 0, pass, i, j, k, rc = DBS_OK;
 
-    if (indeg == NULL || done == NULL) {
+    if (done == NULL) {
         rc = dbs__err_set(err, DBS_ENOMEM, "out of memory ordering models");
         goto finish;
     }
@@ -129,21 +129,15 @@ int dbs__model_sort(const dbs_model *const *in, int n, const dbs_model **out, in
                 break;
         }
         if (placed < n && pass == 1 && strict) {
+            for (i = 0; i < n && done[i]; i++)
+                ;
             rc = dbs__err_set(err, DBS_ECYCLE, "foreign keys form a cycle with no nullable "
-                              "link (table %s): no insert order exists",
-                              in[0]->table);
-            for (i = 0; i < n; i++)
-                if (!done[i]) {
-                    dbs__err_set(err, DBS_ECYCLE, "foreign keys form a cycle with no nullable "
-                                 "link through table %s: no insert order exists", in[i]->table);
-                    dbs__err_set_table(err, in[i]->table, strlen(in[i]->table));
-                    break;
-                }
+                              "link through table %s: no insert order exists", in[i]->table);
+            dbs__err_set_table(err, in[i]->table, strlen(in[i]->table));
             goto finish;
         }
     }
 finish:
-    free(indeg);
     free(done);
     return rc;
 }
@@ -223,7 +217,7 @@ static char *create_sql(dbs_session *s, const dbs_model *m)
 static int run_ddl(dbs_session *s, const dbs_model *const *models, int n, int create)
 {
     const dbs_model **order = NULL;
-    int rc, i, ended = 0;
+    int rc, i;
 
     if (s == NULL || (models == NULL && n > 0) || n < 0)
         return dbs__err_set(s != NULL ? &s->err : dbs__err_thread(), DBS_EMISUSE,
@@ -249,14 +243,12 @@ static int run_ddl(dbs_session *s, const dbs_model *const *models, int n, int cr
                          : dbs__err_set(&s->err, DBS_ENOMEM, "out of memory");
         free(sql);
     }
-    ended = 1;
     if (s->be->ddl_end_sql != NULL) {
         int rc2 = dbs__session_send(s, s->be->ddl_end_sql);
         if (rc == DBS_OK && rc2 < 0)
             rc = dbs__session_failed(s, rc2);
     }
 done:
-    (void)ended;
     free(order);
     return rc;
 }

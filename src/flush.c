@@ -217,7 +217,7 @@ static int send_keep_error(dbs_uow *u, const char *sql)
     return rc;
 }
 
-static void failed(struct flush *fl, int rc)
+static void failed(struct flush *fl)
 {
     dbs_uow *u = fl->u;
     struct obj *blamed = u->failed;
@@ -233,7 +233,6 @@ static void failed(struct flush *fl, int rc)
         dbs__uow_restore_to(u, 1);
         dbs__uow_settle(u, 1);
     }
-    (void)rc;
 }
 
 static void flush_free(struct flush *fl)
@@ -285,7 +284,7 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
     if (rc == DBS_OK)
         journal_commit(&fl);
     else
-        failed(&fl, rc);
+        failed(&fl);
     u->flushing = 0;
     flush_free(&fl);
     return rc;
