@@ -99,7 +99,9 @@ static int setup(dbs_session *s)
     int mariadb = strcmp(dbs_session_backend(s), "mariadb") == 0;
     int rc;
 
-    if ((rc = dbs_session_exec(s, "DROP TABLE IF EXISTS tasks")) < 0
+    /* the other examples' audit_log points at tasks: it goes first */
+    if ((rc = dbs_session_exec(s, "DROP TABLE IF EXISTS audit_log")) < 0
+        || (rc = dbs_session_exec(s, "DROP TABLE IF EXISTS tasks")) < 0
         || (rc = dbs_session_exec(s, mariadb
                 ? "CREATE TABLE tasks (id BIGINT PRIMARY KEY, project_id BIGINT NOT NULL,"
                   " priority INT NOT NULL) ENGINE=InnoDB"

@@ -199,12 +199,14 @@ static void where(const dbs_error *e, char *buf, size_t size)
     buf[0] = '\0';
     if (e->table[0] == '\0' && e->n_columns == 0)
         return;
-    n += (size_t)snprintf(buf, size, "%s", e->table[0] != '\0' ? e->table : "?");
-    if (e->n_columns > 0 && n < size)
+    /* no table named (MariaDB NOT NULL, data errors): "column c" */
+    n += (size_t)snprintf(buf, size, "%s", e->table[0] != '\0' ? e->table
+                          : e->n_columns == 1 ? "column " : "columns ");
+    if (e->n_columns > 0 && n < size && e->table[0] != '\0')
         n += (size_t)snprintf(buf + n, size - n, "(");
     for (i = 0; i < e->n_columns && n < size; i++)
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i > 0 ? ", " : "", e->columns[i]);
-    if (e->n_columns > 0 && n < size)
+    if (e->n_columns > 0 && n < size && e->table[0] != '\0')
         snprintf(buf + n, size - n, ")");
 }
 
@@ -230,10 +232,13 @@ size_t dbs_error_describe(const dbs_error *err, char *buf, size_t size)
     default: what = NULL; break;
     }
     if (what != NULL && (place[0] != '\0' || err->constraint[0] != '\0')) {
+        /* the constraint's name, unless it only repeats the one column */
+        const char *c = err->constraint;
+        if (err->n_columns == 1 && strcmp(c, err->columns[0]) == 0)
+            c = "";
         n = snprintf(buf, size, "%s %s%s%s%s", what, place,
-                     err->constraint[0] != '\0' ? (place[0] != '\0' ? " (" : "constraint ") : "",
-                     err->constraint,
-                     err->constraint[0] != '\0' && place[0] != '\0' ? ")" : "");
+                     c[0] != '\0' ? (place[0] != '\0' ? " (constraint " : "constraint ") : "",
+                     c, c[0] != '\0' && place[0] != '\0' ? ")" : "");
     } else {
         n = snprintf(buf, size, "%s: %s", dbs_strerror(err->status), err->message);
     }
