@@ -65,6 +65,8 @@ struct model_info {
     const dbs_field *version; /* or NULL */
     int order;                /* place in the dependency order */
     dbs_stmt *insert[2];      /* one-row INSERT without / with the key (owned by the cache) */
+    int64_t max_key;          /* the greatest integer key put in the map so far */
+    int any_key;              /* max_key is set */
 };
 
 /* The UPDATE or DELETE a flush sends for one shape of change, so that its
