@@ -162,6 +162,10 @@ struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
 {
     struct obj *o;
 
+    /* structs are often added in address order (an array, fresh mallocs):
+     * one above every tracked address cannot be tracked */
+    if ((uintptr_t)ptr > u->max_ptr)
+        return NULL;
     HASH_FIND(hp, u->by_ptr, &ptr, sizeof(ptr), o);
     return o;
 }
@@ -184,6 +188,8 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
         u->head = o;
     u->tail = o;
     HASH_ADD(hp, u->by_ptr, ptr, sizeof(o->ptr), o);
+    if ((uintptr_t)ptr > u->max_ptr)
+        u->max_ptr = (uintptr_t)ptr;
     u->count++;
     return o;
 }

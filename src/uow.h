@@ -104,6 +104,7 @@ struct dbs_uow {
     struct model_info *last_mi;   /* the model asked for last: most calls repeat it */
     struct obj *map;          /* identity map */
     struct obj *by_ptr;
+    uintptr_t max_ptr;        /* the highest struct address ever tracked */
     struct obj *head, *tail;  /* all tracked objects */
     size_t count;
     uint64_t seq;
