@@ -38,6 +38,8 @@ struct dbs_value {
     double d;             /* DBS_TYPE_DOUBLE */
     const void *p;        /* TEXT (NUL-terminated when read from a row) or BLOB */
     size_t n;             /* bytes at p, without the terminating NUL */
+    int borrowed;         /* bind: p stays valid and unchanged until this parameter is
+                             bound again or the statement freed: no copy is needed */
 };
 
 struct dbs_backend {

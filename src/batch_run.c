@@ -126,7 +126,8 @@ static int apply_insert(dbs_batch *b, size_t i)
 
     for (c = 0; c < b->ncols; c++) {
         rc = off[c] == DBS__NO_VALUE ? dbs_stmt_bind_null(b->ins, c + 1)
-                                : dbs_stmt_bind_textn(b->ins, c + 1, b->arena + off[c], len[c]);
+                                : dbs__stmt_bind_textn_ref(b->ins, c + 1, b->arena + off[c],
+                                                           len[c]);
         if (rc < 0)
             return rc;
     }

@@ -49,6 +49,10 @@ struct dbs_session {
             (s)->trace((sql), (s)->trace_payload);           \
     } while (0)
 
+/* Bind text without a copy: p must stay valid and unchanged until idx is
+ * bound again or st is freed (the batch runner keeps its rows that long). */
+int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
+
 /* The exec slot, traced: every statement the core sends goes through here. */
 int dbs__session_send(dbs_session *s, const char *sql);
 

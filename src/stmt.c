@@ -129,6 +129,14 @@ int dbs_stmt_bind_textn(dbs_stmt *st, int idx, const char *p, size_t n)
     return bind(st, idx, &v);
 }
 
+int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n)
+{
+    struct dbs_value v = { .type = DBS_TYPE_TEXT, .p = p != NULL ? p : "", .n = n,
+                           .borrowed = 1 };
+
+    return bind(st, idx, &v);
+}
+
 int dbs_stmt_bind_text(dbs_stmt *st, int idx, const char *p)
 {
     if (p == NULL)

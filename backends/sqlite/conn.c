@@ -216,7 +216,8 @@ static int sqlite_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *
         rc = sqlite3_bind_double(st->st, idx, v->d);
         break;
     case DBS_TYPE_TEXT:
-        rc = sqlite3_bind_text64(st->st, idx, v->p, v->n, SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(st->st, idx, v->p, v->n,
+                                 v->borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT, SQLITE_UTF8);
         break;
     case DBS_TYPE_BLOB:
         /* zeroblob keeps an empty blob a blob, never NULL */
