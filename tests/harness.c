@@ -118,6 +118,18 @@ void dbs_test_url_with(char *buf, size_t size, const char *opt)
     snprintf(buf, size, "%s%c%s", dbs_test_url, strchr(dbs_test_url, '?') ? '&' : '?', opt);
 }
 
+int dbs_test_scripted(dbs_session *s, void *payload)
+{
+    struct dbs_test_script *sc = payload;
+    int rc;
+
+    sc->calls++;
+    sc->depth_seen = dbs_session_depth(s);
+    if (sc->insert_base != 0 && (rc = dbs_test_insert_t(s, sc->insert_base + sc->calls)) < 0)
+        return rc;
+    return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
+}
+
 dbs_session *dbs_test_open(void)
 {
     dbs_session *s = NULL;

@@ -50,6 +50,17 @@ int64_t dbs_test_count_t(dbs_session *s);
 /* The URL of the backend under test with one more query option. */
 void dbs_test_url_with(char *buf, size_t size, const char *opt);
 
+/* A function for dbs_txn_run whose calls follow a script. */
+struct dbs_test_script {
+    int calls;
+    int insert_base;          /* each call inserts insert_base + calls (0 = nothing) */
+    int fail_until;           /* calls 1..fail_until return fail_with */
+    int fail_with;
+    int ret;                  /* what the other calls return */
+    int depth_seen;
+};
+int dbs_test_scripted(dbs_session *s, void *payload);
+
 void dbs_test_assert_rc(int expected, int rc, dbs_session *s, const char *expr,
                         const char *file, int line);
 #define assert_dbs_rc(expected, rc, s) \

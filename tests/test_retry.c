@@ -5,29 +5,6 @@
 
 #include "harness.h"
 
-/* ---- a scripted function: what each call does ---- */
-
-struct script {
-    int calls;
-    int insert_base;          /* each call inserts insert_base + calls (0 = nothing) */
-    int fail_until;           /* calls 1..fail_until return fail_with */
-    int fail_with;
-    int ret;                  /* what the other calls return */
-    int depth_seen;
-};
-
-static int scripted(dbs_session *s, void *payload)
-{
-    struct script *sc = payload;
-    int rc;
-
-    sc->calls++;
-    sc->depth_seen = dbs_session_depth(s);
-    if (sc->insert_base != 0 && (rc = dbs_test_insert_t(s, sc->insert_base + sc->calls)) < 0)
-        return rc;
-    return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
-}
-
 /* ---- fake clock and sleep: delays are recorded, never waited ---- */
 
 struct fake_time {
@@ -115,12 +92,12 @@ static void retry__unique_violation_is_not_retried(void **state)
 
 static int outer_calls_inner(dbs_session *s, void *payload)
 {
-    struct script *inner = payload;
+    struct dbs_test_script *inner = payload;
     int rc;
 
     if ((rc = dbs_test_insert_t(s, 1)) < 0)
         return rc;
-    if ((rc = dbs_txn_run(s, scripted, inner)) < 0)
+    if ((rc = dbs_txn_run(s, dbs_test_scripted, inner)) < 0)
         return rc;
     return dbs_test_insert_t(s, 2);
 }
@@ -128,7 +105,7 @@ static int outer_calls_inner(dbs_session *s, void *payload)
 static void retry__inner_deadlock_retries_only_the_outermost_call(void **state)
 {
     dbs_session *s = *state;
-    struct script inner = { .insert_base = 10, .fail_until = 1, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script inner = { .insert_base = 10, .fail_until = 1, .fail_with = DBS_EDEADLOCK };
     struct fake_time ft = { 0 };
     dbs_txn_options o;
     int attempts = 0;
@@ -212,14 +189,14 @@ static void retry__starts_from_restored_unit_of_work_memory(void **state)
 static void retry__reruns_from_the_start_on_a_clean_database(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .insert_base = 10, .fail_until = 2, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script sc = { .insert_base = 10, .fail_until = 2, .fail_with = DBS_EDEADLOCK };
     struct fake_time ft = { 0 };
     dbs_txn_options o;
     int attempts = 0;
 
     dbs_test_make_t(s);
     fake_options(&o, &ft);
-    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), s);
+    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), s);
     assert_int_equal(attempts, 3);
     assert_int_equal(sc.calls, 3);
     assert_int_equal(ft.retries_seen, 2);
@@ -232,7 +209,7 @@ static void retry__reruns_from_the_start_on_a_clean_database(void **state)
 static void retry__max_attempts_is_respected(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .insert_base = 10, .fail_until = 99, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script sc = { .insert_base = 10, .fail_until = 99, .fail_with = DBS_EDEADLOCK };
     struct fake_time ft = { 0 };
     dbs_txn_options o;
     int attempts = 0;
@@ -240,7 +217,7 @@ static void retry__max_attempts_is_respected(void **state)
     dbs_test_make_t(s);
     fake_options(&o, &ft);
     o.max_attempts = 4;
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 4);
     assert_int_equal(sc.calls, 4);
     assert_int_equal(ft.n_delays, 3);
@@ -252,13 +229,13 @@ static void retry__max_attempts_is_respected(void **state)
     sc.fail_with = DBS_EDEADLOCK;
     memset(&ft, 0, sizeof(ft));
     fake_options(&o, &ft);
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 3);
     assert_int_equal(ft.n_delays, 2);
     /* 1 = no retry */
     memset(&ft, 0, sizeof(ft));
     o.max_attempts = 1;
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 1);
     assert_int_equal(ft.n_delays, 0);
 }
@@ -266,7 +243,7 @@ static void retry__max_attempts_is_respected(void **state)
 static void retry__commit_unknown_is_never_retried(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .fail_until = 99, .fail_with = DBS_ECOMMITUNKNOWN };
+    struct dbs_test_script sc = { .fail_until = 99, .fail_with = DBS_ECOMMITUNKNOWN };
     const int kinds[] = { DBS_ECOMMITUNKNOWN, DBS_ECONNECTION };
     struct fake_time ft = { 0 };
     dbs_txn_options o;
@@ -275,7 +252,7 @@ static void retry__commit_unknown_is_never_retried(void **state)
     fake_options(&o, &ft);
     o.retry_on = kinds;
     o.n_retry_on = 2;
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_ECOMMITUNKNOWN);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_ECOMMITUNKNOWN);
     assert_int_equal(attempts, 1);
     assert_int_equal(ft.n_delays, 0);
     /* the family listed does retry its other members */
@@ -283,7 +260,7 @@ static void retry__commit_unknown_is_never_retried(void **state)
     memset(&ft, 0, sizeof(ft));
     sc.fail_until = 1;
     sc.fail_with = DBS_ECONNECTION;
-    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), s);
+    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), s);
     assert_int_equal(attempts, 2);
 }
 
@@ -294,7 +271,7 @@ static void retry__retry_on_names_the_kinds_that_retry(void **state)
     struct fake_time ft = { 0 };
     dbs_txn_options o;
     int calls = 0, attempts = 0;
-    struct script sc = { .fail_until = 1, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script sc = { .fail_until = 1, .fail_with = DBS_EDEADLOCK };
 
     dbs_test_make_t(s);
     assert_dbs_ok(dbs_test_insert_t(s, 1), s);
@@ -307,7 +284,7 @@ static void retry__retry_on_names_the_kinds_that_retry(void **state)
     assert_int_equal(ft.last_status, DBS_EUNIQUE);
     /* a deadlock is not listed now: no retry */
     memset(&ft, 0, sizeof(ft));
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 1);
     assert_int_equal(dbs_test_count_t(s), 1);
 }
@@ -315,7 +292,7 @@ static void retry__retry_on_names_the_kinds_that_retry(void **state)
 static void retry__backoff_delays_stay_in_their_bounds(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .fail_until = 99, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script sc = { .fail_until = 99, .fail_with = DBS_EDEADLOCK };
     const double jitters[] = { 0.0, 0.5, 1.0 };
     struct fake_time ft;
     dbs_txn_options o;
@@ -330,7 +307,7 @@ static void retry__backoff_delays_stay_in_their_bounds(void **state)
         o.base_delay_us = 1000;
         o.max_delay_us = 20000;
         o.jitter = jitters[j];
-        assert_int_equal(dbs_txn_run_opts(NULL, s, &o, scripted, &sc), DBS_EDEADLOCK);
+        assert_int_equal(dbs_txn_run_opts(NULL, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
         assert_int_equal(ft.n_delays, 7);
         for (i = 0; i < 7; i++) {
             d = 1000u << i;                    /* 1, 2, 4, 8, 16, then capped at 20 ms */
@@ -348,7 +325,7 @@ static void retry__backoff_delays_stay_in_their_bounds(void **state)
 static void retry__max_elapsed_stops_the_retries(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .fail_until = 99, .fail_with = DBS_EDEADLOCK };
+    struct dbs_test_script sc = { .fail_until = 99, .fail_with = DBS_EDEADLOCK };
     struct fake_time ft = { 0 };
     dbs_txn_options o;
     int attempts = 0;
@@ -358,7 +335,7 @@ static void retry__max_elapsed_stops_the_retries(void **state)
     o.jitter = 0.0;
     o.base_delay_us = 1000;
     o.max_elapsed_us = 3500;     /* sleeps 1000 + 2000 fit, + 4000 would not */
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EDEADLOCK);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EDEADLOCK);
     assert_int_equal(attempts, 3);
     assert_int_equal(ft.n_delays, 2);
 }

@@ -4,39 +4,16 @@
 
 #include "harness.h"
 
-/* ---- a scripted function: what each call does ---- */
-
-struct script {
-    int calls;
-    int insert_base;          /* each call inserts insert_base + calls (0 = nothing) */
-    int fail_until;           /* calls 1..fail_until return fail_with */
-    int fail_with;
-    int ret;                  /* what the other calls return */
-    int depth_seen;
-};
-
-static int scripted(dbs_session *s, void *payload)
-{
-    struct script *sc = payload;
-    int rc;
-
-    sc->calls++;
-    sc->depth_seen = dbs_session_depth(s);
-    if (sc->insert_base != 0 && (rc = dbs_test_insert_t(s, sc->insert_base + sc->calls)) < 0)
-        return rc;
-    return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
-}
-
 /* ---- commit and rollback ---- */
 
 static void txnrun__commits_when_the_function_returns_ok(void **state)
 {
     dbs_session *s = *state, *other;
-    struct script sc = { .insert_base = 10, .ret = DBS_OK };
+    struct dbs_test_script sc = { .insert_base = 10, .ret = DBS_OK };
     int attempts = -1;
 
     dbs_test_make_t(s);
-    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, NULL, scripted, &sc), s);
+    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, NULL, dbs_test_scripted, &sc), s);
     assert_int_equal(attempts, 1);
     assert_int_equal(sc.depth_seen, 1);
     assert_int_equal(dbs_session_depth(s), 0);
@@ -53,10 +30,10 @@ static void txnrun__commits_when_the_function_returns_ok(void **state)
 static void txnrun__rolls_back_and_returns_the_error_unchanged(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .insert_base = 10, .fail_until = 1, .fail_with = DBS_ECHECK };
+    struct dbs_test_script sc = { .insert_base = 10, .fail_until = 1, .fail_with = DBS_ECHECK };
 
     dbs_test_make_t(s);
-    assert_int_equal(dbs_txn_run(s, scripted, &sc), DBS_ECHECK);
+    assert_int_equal(dbs_txn_run(s, dbs_test_scripted, &sc), DBS_ECHECK);
     assert_int_equal(sc.calls, 1);
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
     assert_int_equal(dbs_test_count_t(s), 0);
@@ -65,10 +42,10 @@ static void txnrun__rolls_back_and_returns_the_error_unchanged(void **state)
 static void txnrun__positive_result_commits_and_is_returned(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { .insert_base = 20, .ret = 7 };
+    struct dbs_test_script sc = { .insert_base = 20, .ret = 7 };
 
     dbs_test_make_t(s);
-    assert_int_equal(dbs_txn_run(s, scripted, &sc), 7);
+    assert_int_equal(dbs_txn_run(s, dbs_test_scripted, &sc), 7);
     assert_int_equal(dbs_test_count_t(s), 1);
 }
 
@@ -162,25 +139,25 @@ static void txnrun__function_leaving_its_own_level_open_is_misuse(void **state)
 static void txnrun__null_arguments_and_bad_options_are_misuse(void **state)
 {
     dbs_session *s = *state;
-    struct script sc = { 0 };
+    struct dbs_test_script sc = { 0 };
     dbs_txn_options o;
     int attempts = 5;
 
-    assert_int_equal(dbs_txn_run(NULL, scripted, &sc), DBS_EMISUSE);
+    assert_int_equal(dbs_txn_run(NULL, dbs_test_scripted, &sc), DBS_EMISUSE);
     assert_int_equal(dbs_txn_run(s, NULL, &sc), DBS_EMISUSE);
     dbs_txn_options_init(&o);
     o.max_attempts = 0;
-    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, scripted, &sc), DBS_EMISUSE);
+    assert_int_equal(dbs_txn_run_opts(&attempts, s, &o, dbs_test_scripted, &sc), DBS_EMISUSE);
     assert_int_equal(attempts, 0);
     dbs_txn_options_init(&o);
     o.jitter = 1.5;
-    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, scripted, &sc), DBS_EMISUSE);
+    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, dbs_test_scripted, &sc), DBS_EMISUSE);
     dbs_txn_options_init(&o);
     o.max_delay_us = o.base_delay_us - 1;
-    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, scripted, &sc), DBS_EMISUSE);
+    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, dbs_test_scripted, &sc), DBS_EMISUSE);
     dbs_txn_options_init(&o);
     o.version = 99;
-    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, scripted, &sc), DBS_EMISUSE);
+    assert_int_equal(dbs_txn_run_opts(NULL, s, &o, dbs_test_scripted, &sc), DBS_EMISUSE);
     assert_int_equal(sc.calls, 0);
     assert_int_equal(dbs_session_depth(s), 0);
 }
@@ -190,16 +167,16 @@ static void txnrun__null_arguments_and_bad_options_are_misuse(void **state)
 static void txnrun__inside_a_transaction_runs_in_a_savepoint(void **state)
 {
     dbs_session *s = *state;
-    struct script ok = { .insert_base = 100, .ret = DBS_OK };
-    struct script bad = { .insert_base = 200, .fail_until = 9, .fail_with = DBS_ECHECK };
+    struct dbs_test_script ok = { .insert_base = 100, .ret = DBS_OK };
+    struct dbs_test_script bad = { .insert_base = 200, .fail_until = 9, .fail_with = DBS_ECHECK };
 
     dbs_test_make_t(s);
     assert_dbs_ok(dbs_session_begin(s), s);
     assert_dbs_ok(dbs_test_insert_t(s, 1), s);
-    assert_dbs_ok(dbs_txn_run(s, scripted, &ok), s);
+    assert_dbs_ok(dbs_txn_run(s, dbs_test_scripted, &ok), s);
     assert_int_equal(ok.depth_seen, 2);
     assert_int_equal(dbs_session_depth(s), 1);          /* the outer one is not committed */
-    assert_int_equal(dbs_txn_run(s, scripted, &bad), DBS_ECHECK);
+    assert_int_equal(dbs_txn_run(s, dbs_test_scripted, &bad), DBS_ECHECK);
     assert_int_equal(dbs_session_depth(s), 1);
     assert_int_equal(dbs_test_count_t(s), 2);                       /* 1 and 101; 201 rolled back */
     assert_dbs_ok(dbs_session_rollback(s), s);           /* the outer decides */
@@ -208,12 +185,12 @@ static void txnrun__inside_a_transaction_runs_in_a_savepoint(void **state)
 
 static int outer_calls_inner(dbs_session *s, void *payload)
 {
-    struct script *inner = payload;
+    struct dbs_test_script *inner = payload;
     int rc;
 
     if ((rc = dbs_test_insert_t(s, 1)) < 0)
         return rc;
-    if ((rc = dbs_txn_run(s, scripted, inner)) < 0)
+    if ((rc = dbs_txn_run(s, dbs_test_scripted, inner)) < 0)
         return rc;
     return dbs_test_insert_t(s, 2);
 }
@@ -221,7 +198,7 @@ static int outer_calls_inner(dbs_session *s, void *payload)
 static void txnrun__nested_service_functions_share_one_commit(void **state)
 {
     dbs_session *s = *state;
-    struct script inner = { .insert_base = 10, .ret = DBS_OK };
+    struct dbs_test_script inner = { .insert_base = 10, .ret = DBS_OK };
 
     dbs_test_make_t(s);
     assert_dbs_ok(dbs_txn_run(s, outer_calls_inner, &inner), s);
