@@ -9,7 +9,8 @@
  * - check:       the constraint name when it was named (an unnamed CHECK reports its
  *                expression text, which is not a name: left empty).
  * - foreign_key: nothing is named; the direction comes from the statement verb
- *                (INSERT: missing parent; DELETE or RESTRICT: referenced).
+ *                (INSERT: missing parent; DELETE or RESTRICT: referenced) and
+ *                the names from the schema where certain (fk.c).
  * SQLite has no SQLSTATE: the standard class for the kind is given instead.
  */
 #include <string.h>
@@ -149,7 +150,8 @@ static int is_plain_name(const char *s)
     return 1;
 }
 
-static void details(struct dbs_err *err, int code, const char *msg, struct sqlite_target *t)
+static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
+                    struct sqlite_target *t)
 {
     const char *colon = strstr(msg, "failed: ");
     const char *body = colon != NULL ? colon + 8 : "";
@@ -193,10 +195,12 @@ static void details(struct dbs_err *err, int code, const char *msg, struct sqlit
         } else if (verb == DBS_SQL_DELETE) {
             err->pub.fk_direction = DBS_FK_REFERENCED;
         }
+        dbs__sqlite_fk_details(db, err, 0, verb, target);
         break;
     case SQLITE_CONSTRAINT_TRIGGER:
         /* ON DELETE/UPDATE RESTRICT: only a change to a parent can hit it */
         err->pub.fk_direction = DBS_FK_REFERENCED;
+        dbs__sqlite_fk_details(db, err, 1, verb, target);
         break;
     default:
         break;
@@ -225,6 +229,6 @@ int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct db
     if (code == SQLITE_CONSTRAINT_TRIGGER && strstr(msg, "FOREIGN KEY") == NULL)
         kind = DBS_ECONSTRAINT;  /* a user trigger's RAISE(ABORT, ...) */
     dbs__err_native(err, kind, sqlstate, code, msg);
-    details(err, code, msg, t);
+    details(db, err, code, msg, t);
     return kind;
 }

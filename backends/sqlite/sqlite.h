@@ -24,6 +24,11 @@ struct sqlite_target {
  * (may be NULL) is the statement that failed: its verb gives the direction
  * of a foreign key failure, which SQLite does not report. */
 int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err);
+/* fk.c: table, columns and referenced table of a foreign key failure, where
+ * the schema makes them certain; UPDATE gets its direction here too. */
+void dbs__sqlite_fk_details(sqlite3 *db, struct dbs_err *err, int restrict_code,
+                            enum dbs_sql_verb verb, const char *target);
+
 /* The same with the statement's cached target. */
 int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err);
 
