@@ -130,6 +130,17 @@ int dbs_test_scripted(dbs_session *s, void *payload)
     return sc->calls <= sc->fail_until ? sc->fail_with : sc->ret;
 }
 
+int dbs_test_outer_calls_inner(dbs_session *s, void *payload)
+{
+    int rc;
+
+    if ((rc = dbs_test_insert_t(s, 1)) < 0)
+        return rc;
+    if ((rc = dbs_txn_run(s, dbs_test_scripted, payload)) < 0)
+        return rc;
+    return dbs_test_insert_t(s, 2);
+}
+
 dbs_session *dbs_test_open(void)
 {
     dbs_session *s = NULL;

@@ -60,6 +60,9 @@ struct dbs_test_script {
     int depth_seen;
 };
 int dbs_test_scripted(dbs_session *s, void *payload);
+/* A service function that inserts 1, runs payload (a script) in a nested
+ * dbs_txn_run, then inserts 2. */
+int dbs_test_outer_calls_inner(dbs_session *s, void *payload);
 
 void dbs_test_assert_rc(int expected, int rc, dbs_session *s, const char *expr,
                         const char *file, int line);

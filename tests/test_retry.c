@@ -90,18 +90,6 @@ static void retry__unique_violation_is_not_retried(void **state)
     assert_int_equal(dbs_test_count_t(s), 0);   /* the first insert went with the rollback */
 }
 
-static int outer_calls_inner(dbs_session *s, void *payload)
-{
-    struct dbs_test_script *inner = payload;
-    int rc;
-
-    if ((rc = dbs_test_insert_t(s, 1)) < 0)
-        return rc;
-    if ((rc = dbs_txn_run(s, dbs_test_scripted, inner)) < 0)
-        return rc;
-    return dbs_test_insert_t(s, 2);
-}
-
 static void retry__inner_deadlock_retries_only_the_outermost_call(void **state)
 {
     dbs_session *s = *state;
@@ -113,7 +101,7 @@ static void retry__inner_deadlock_retries_only_the_outermost_call(void **state)
     dbs_test_make_t(s);
     fake_options(&o, &ft);
     /* the inner call returns the deadlock unchanged; the outer one retries all */
-    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, outer_calls_inner, &inner), s);
+    assert_dbs_ok(dbs_txn_run_opts(&attempts, s, &o, dbs_test_outer_calls_inner, &inner), s);
     assert_int_equal(attempts, 2);
     assert_int_equal(inner.calls, 2);
     assert_int_equal(ft.n_delays, 1);

@@ -183,25 +183,13 @@ static void txnrun__inside_a_transaction_runs_in_a_savepoint(void **state)
     assert_int_equal(dbs_test_count_t(s), 0);
 }
 
-static int outer_calls_inner(dbs_session *s, void *payload)
-{
-    struct dbs_test_script *inner = payload;
-    int rc;
-
-    if ((rc = dbs_test_insert_t(s, 1)) < 0)
-        return rc;
-    if ((rc = dbs_txn_run(s, dbs_test_scripted, inner)) < 0)
-        return rc;
-    return dbs_test_insert_t(s, 2);
-}
-
 static void txnrun__nested_service_functions_share_one_commit(void **state)
 {
     dbs_session *s = *state;
     struct dbs_test_script inner = { .insert_base = 10, .ret = DBS_OK };
 
     dbs_test_make_t(s);
-    assert_dbs_ok(dbs_txn_run(s, outer_calls_inner, &inner), s);
+    assert_dbs_ok(dbs_txn_run(s, dbs_test_outer_calls_inner, &inner), s);
     assert_int_equal(inner.depth_seen, 2);
     assert_int_equal(dbs_session_depth(s), 0);
     assert_int_equal(dbs_test_count_t(s), 3);                       /* 1, 11, 2: one commit for all */
