@@ -208,8 +208,6 @@ static int insert_one(struct flush *fl, struct obj *o)
         dbs__field_set_int(pk, o->ptr, id, 0);
     }
     o->state = OBJ_PERSISTENT;
-    if ((rc = dbs__uow_map_add(u, o)) < 0)
-        return rc;
     return dbs__flush_written(fl, o);
 }
 
@@ -253,8 +251,7 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
                               m->table, (long long)affected, k);
         for (i = from; i < to && rc >= 0; i++) {
             fl->rows[i]->state = OBJ_PERSISTENT;
-            if ((rc = dbs__uow_map_add(u, fl->rows[i])) == DBS_OK)
-                rc = dbs__flush_written(fl, fl->rows[i]);
+            rc = dbs__flush_written(fl, fl->rows[i]);
         }
         goto done;
     }
@@ -271,8 +268,7 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
         struct obj *o = fl->rows[from + i];
         dbs__field_set_int(pk, o->ptr, ids[i], 0);
         o->state = OBJ_PERSISTENT;
-        if ((rc = dbs__uow_map_add(u, o)) == DBS_OK)
-            rc = dbs__flush_written(fl, o);
+        rc = dbs__flush_written(fl, o);
     }
 done:
     if (st != NULL && cache)
@@ -331,6 +327,14 @@ int dbs__flush_insert_table(struct flush *fl, const dbs_model *m)
         }
         i++;
     }
+    /* The identity map learns the new keys after the table's statements,
+     * in one tight loop: done between statements, every insertion missed
+     * the cache the engine had just used. A failed flush reverts in_map. */
+    for (i = 0; i < fl->nrows; i++)
+        if ((rc = dbs__uow_map_add(u, fl->rows[i])) < 0) {
+            u->failed = fl->rows[i];
+            return rc;
+        }
     return DBS_OK;
 }
 

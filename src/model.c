@@ -74,13 +74,16 @@ int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj)
     switch (f->type) {
     case DBS_FT_DOUBLE:
         return dbs_stmt_bind_double(st, idx, *(const double *)p);
+    /* no copies: the statement runs before the struct can change */
     case DBS_FT_TEXT:
-        return dbs_stmt_bind_text(st, idx, *(char *const *)p);
+        return dbs__stmt_bind_textn_ref(st, idx, *(char *const *)p, strlen(*(char *const *)p));
     case DBS_FT_CHARS:
-        return dbs_stmt_bind_textn(st, idx, p, strnlen(p, f->size));
+        return dbs__stmt_bind_textn_ref(st, idx, p, strnlen(p, f->size));
     case DBS_FT_BLOB:
-        return dbs_stmt_bind_blob(st, idx, ((const dbs_blob *)p)->data,
-                                  ((const dbs_blob *)p)->len);
+        if (((const dbs_blob *)p)->data == NULL && ((const dbs_blob *)p)->len > 0)
+            return dbs_stmt_bind_blob(st, idx, NULL, ((const dbs_blob *)p)->len);  /* misuse */
+        return dbs__stmt_bind_blob_ref(st, idx, ((const dbs_blob *)p)->data,
+                                       ((const dbs_blob *)p)->len);
     default:
         return dbs_stmt_bind_int64(st, idx, dbs__field_int(f, obj));
     }

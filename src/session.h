@@ -49,9 +49,11 @@ struct dbs_session {
             (s)->trace((sql), (s)->trace_payload);           \
     } while (0)
 
-/* Bind text without a copy: p must stay valid and unchanged until idx is
- * bound again or st is freed (the batch runner keeps its rows that long). */
+/* Bind text or a blob without a copy: p must stay valid and unchanged until
+ * idx is bound again or st is freed (the batch runner keeps its rows that
+ * long; a flush binds from the structs and runs the statement at once). */
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
+int dbs__stmt_bind_blob_ref(dbs_stmt *st, int idx, const void *p, size_t n);
 
 /* The exec slot, traced: every statement the core sends goes through here. */
 int dbs__session_send(dbs_session *s, const char *sql);

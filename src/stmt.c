@@ -137,6 +137,14 @@ int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n)
     return bind(st, idx, &v);
 }
 
+int dbs__stmt_bind_blob_ref(dbs_stmt *st, int idx, const void *p, size_t n)
+{
+    struct dbs_value v = { .type = DBS_TYPE_BLOB, .p = p != NULL ? p : "", .n = n,
+                           .borrowed = 1 };
+
+    return bind(st, idx, &v);
+}
+
 int dbs_stmt_bind_text(dbs_stmt *st, int idx, const char *p)
 {
     if (p == NULL)

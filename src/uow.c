@@ -170,16 +170,54 @@ struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
     return o;
 }
 
+static struct obj *obj_alloc(dbs_uow *u)
+{
+    struct obj_slab *sl = u->slabs;
+    struct obj *o;
+
+    if ((o = u->free_objs) != NULL) {
+        u->free_objs = o->next;
+    } else {
+        if (sl == NULL || sl->used == sl->n) {
+            /* 16 records first, doubling up to 1024: small units of work stay small */
+            size_t n = sl == NULL ? 16 : sl->n < 1024 ? sl->n * 2 : 1024;
+            if ((sl = malloc(sizeof(*sl) + n * sizeof(sl->objs[0]))) == NULL)
+                return NULL;
+            sl->n = n;
+            sl->used = 0;
+            sl->next = u->slabs;
+            u->slabs = sl;
+        }
+        o = &sl->objs[sl->used++];
+    }
+    memset(o, 0, sizeof(*o));
+    return o;
+}
+
+static void obj_release(dbs_uow *u, struct obj *o)
+{
+    o->next = u->free_objs;
+    u->free_objs = o;
+    if (u->count == 0) {
+        /* nothing tracked: every record is free, the slabs go back */
+        while (u->slabs != NULL) {
+            struct obj_slab *next = u->slabs->next;
+            free(u->slabs);
+            u->slabs = next;
+        }
+        u->free_objs = NULL;
+    }
+}
+
 static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
 {
-    struct obj *o = calloc(1, sizeof(*o));
+    struct obj *o = obj_alloc(u);
 
     if (o == NULL)
         return NULL;
     o->m = m;
     o->ptr = ptr;
     o->owned = (unsigned char)owned;
-    o->seq = ++u->seq;
     o->add_depth = dbs_session_depth(u->s);
     o->prev = u->tail;
     if (u->tail != NULL)
@@ -220,8 +258,8 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
         free(o->ptr);
     if (o->key != o->ikey)
         free(o->key);
-    free(o);
     u->count--;
+    obj_release(u, o);
 }
 
 /* ---- public: lifetime ---- */

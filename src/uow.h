@@ -33,17 +33,14 @@ struct undo {
     void *image;              /* copy of the struct before the write (in the arena) */
 };
 
+/* One tracked object. The fields every whole-list walk reads come first, so
+ * that a walk touches one cache line per object; records sit side by side in
+ * slabs (below), in add order. */
 struct obj {
-    UT_hash_handle hh;        /* identity map: (model, key) */
-    UT_hash_handle hp;        /* by struct pointer */
     const dbs_model *m;
     void *ptr;                /* the struct */
     void *snap;               /* deep copy at last load/flush; NULL while pending */
-    struct owned_mem *mem;    /* strings and blobs we wrote into ptr */
-    struct undo *undo;        /* newest undo record, or NULL */
-    struct obj *prev, *next;  /* every tracked object, oldest first */
-    uint64_t seq;             /* add/load order */
-    int add_depth;            /* transaction depth when added */
+    struct obj *prev, *next;  /* every tracked object, oldest first; next links the free list */
     unsigned char state;      /* enum obj_state */
     unsigned char owned;      /* ptr was allocated by us */
     unsigned char in_map;
@@ -51,10 +48,25 @@ struct obj {
     unsigned char mark;       /* flush scratch */
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
-    void *flush_snap;         /* its snapshot when this flush began */
-    unsigned keylen;
-    char *key;                /* (model pointer, key bytes): ikey, or heap for text */
+    int add_depth;            /* transaction depth when added */
+    UT_hash_handle hh;        /* identity map: (model, key) */
     char ikey[sizeof(void *) + sizeof(int64_t)];
+    char *key;                /* (model pointer, key bytes): ikey, or heap for text */
+    unsigned keylen;
+    UT_hash_handle hp;        /* by struct pointer */
+    struct undo *undo;        /* newest undo record, or NULL */
+    struct owned_mem *mem;    /* strings and blobs we wrote into ptr */
+    void *flush_snap;         /* its snapshot when this flush began */
+};
+
+/* Records are carved from slabs of growing size instead of one malloc each:
+ * no allocator call per add, and records added together lie together. A
+ * freed record goes on a free list for the next add; the slabs go back to
+ * the heap when nothing is tracked any more (expunge_all, free). */
+struct obj_slab {
+    struct obj_slab *next;
+    size_t n, used;
+    struct obj objs[];
 };
 
 /* Per-model facts computed once. */
@@ -107,7 +119,8 @@ struct dbs_uow {
     uintptr_t max_ptr;        /* the highest struct address ever tracked */
     struct obj *head, *tail;  /* all tracked objects */
     size_t count;
-    uint64_t seq;
+    struct obj_slab *slabs;   /* newest first; only the newest has unused records */
+    struct obj *free_objs;    /* records given back, linked through next */
     struct model_info *models;
     const dbs_model **order;  /* models parents first */
     int n_models, order_valid;

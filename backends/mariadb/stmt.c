@@ -29,6 +29,7 @@ struct mdb_param {
     long long i;
     double d;
     char *buf;                    /* copy of text/blob; never NULL once bound: "" is not NULL */
+    const char *ref;              /* or the caller's bytes, bound borrowed (not empty) */
     size_t cap;
     unsigned long len;
     my_bool is_null;
@@ -180,10 +181,11 @@ int dbs__mdb_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *v,
         break;
     case DBS_TYPE_TEXT:
     case DBS_TYPE_BLOB:
+        p->ref = v->borrowed && v->n > 0 ? v->p : NULL;
         /* one byte at least: libmariadb sends a NULL buffer as SQL NULL */
-        if (grow(&p->buf, &p->cap, v->n > 0 ? v->n : 1) < 0)
+        if (p->ref == NULL && grow(&p->buf, &p->cap, v->n > 0 ? v->n : 1) < 0)
             return nomem(err);
-        if (v->n > 0)
+        if (p->ref == NULL && v->n > 0)
             memcpy(p->buf, v->p, v->n);
         p->len = (unsigned long)v->n;
         p->type = v->type == DBS_TYPE_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
@@ -212,7 +214,7 @@ static int bind_params(struct mdb_stmt *st, struct dbs_err *err)
         } else if (p->type == MYSQL_TYPE_DOUBLE) {
             b->buffer = &p->d;
         } else if (p->type != MYSQL_TYPE_NULL) {
-            b->buffer = p->buf;
+            b->buffer = p->ref != NULL ? (void *)p->ref : p->buf;
             b->buffer_length = p->len;
             b->length = &p->len;
         }

@@ -222,7 +222,8 @@ static int sqlite_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *
     case DBS_TYPE_BLOB:
         /* zeroblob keeps an empty blob a blob, never NULL */
         rc = v->n == 0 ? sqlite3_bind_zeroblob(st->st, idx, 0)
-                       : sqlite3_bind_blob64(st->st, idx, v->p, v->n, SQLITE_TRANSIENT);
+                       : sqlite3_bind_blob64(st->st, idx, v->p, v->n,
+                                                v->borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT);
         break;
     default:
         rc = sqlite3_bind_null(st->st, idx);
