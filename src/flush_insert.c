@@ -220,23 +220,31 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
     const dbs_model *m = fl->rows[from]->m;
     const dbs_field *pk = dbs__model_pk(m);
     int generated = key_column_omitted(pk, fl->rows[from]->ptr);
+    struct model_info *mi = dbs__uow_model(u, m);
     size_t k = to - from, got = 0, i;
     int64_t *ids = malloc(k * sizeof(*ids)), affected = 0;
-    dbs_stmt *st = NULL;
-    char *sql = insert_sql(u, m, !generated, k, generated);
+    /* full batches reuse one statement, kept per model (no SQL text built
+     * again); a tail is prepared once */
+    dbs_stmt *st = cache ? mi->insert_many[!generated] : NULL;
+    char *sql = st != NULL ? NULL : insert_sql(u, m, !generated, k, generated);
     int rc = DBS_OK, base = 0;
 
-    if (ids == NULL || sql == NULL) {
+    if (ids == NULL || (st == NULL && sql == NULL)) {
         rc = NOMEM(u);
         goto done;
     }
     for (i = from; i < to && (rc = dbs__flush_journal(fl, fl->rows[i], 0)) == DBS_OK; i++)
         rc = link_parents(fl, fl->rows[i]);
-    /* full batches reuse one cached statement; a tail is prepared once */
-    if (rc < 0 || (rc = cache ? dbs__uow_stmt(u, &st, sql) : dbs_stmt_prepare(&st, u->s, sql)) < 0)
+    if (rc < 0)
         goto done;
+    if (st == NULL && cache) {
+        if ((rc = dbs__uow_stmt(u, &st, sql)) < 0)
+            goto done;
+        mi->insert_many[!generated] = st;
+    } else if (st == NULL && (rc = dbs_stmt_prepare(&st, u->s, sql)) < 0) {
+        goto done;
+    }
     for (i = from; i < to; i++) {
-        struct model_info *mi = dbs__uow_model(u, m);
         if (mi->version != NULL && dbs__field_int(mi->version, fl->rows[i]->ptr) == 0)
             dbs__field_set_int(mi->version, fl->rows[i]->ptr, 1, 0);
         if ((rc = bind_insert(st, base, m, fl->rows[i]->ptr, !generated)) < 0)

