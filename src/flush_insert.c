@@ -27,21 +27,33 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
 {
     dbs_uow *u = fl->u;
     size_t placed = 0, n = 0, i;
-    struct obj *o;
-    int k, lv;
+    struct obj *o, **later;
+    int k, lv, self = 0;
 
     if (dbs__flush_rows_of(fl, 0, m) < 0)
         return NOMEM(u);
     n = fl->nrows;
     if (n == 0)
         return DBS_OK;
-    for (i = 0; i < n; i++)
-        fl->rows[i]->mark = 0;
+    for (k = 0; k < m->n_fields; k++)
+        self |= m->fields[k].ref == m;
     if (dbs__flush_grow((void **)&fl->level, &fl->caplevel, n + 1, sizeof(*fl->level)) < 0)
         return NOMEM(u);
-    /* levels: a row goes once its same-table parent is placed (mark = 1) */
+    if (!self) {
+        /* no row can wait for another: one level, add order */
+        for (i = 0; i < n; i++)
+            fl->level[i] = 1;
+        return DBS_OK;
+    }
+    if ((later = malloc(n * sizeof(*later))) == NULL)
+        return NOMEM(u);
+    for (i = 0; i < n; i++)
+        fl->rows[i]->mark = 0;
+    /* levels: a row goes once its same-table parent is placed (mark = 1).
+     * Each level is one stable partition of the rows left (ready ones to the
+     * front, the others through `later`): O(rows x levels), add order kept. */
     for (lv = 1; placed < n; lv++) {
-        size_t before = placed;
+        size_t before = placed, nlater = 0;
         for (i = placed; i < n; i++) {
             int ready = 1;
             o = fl->rows[i];
@@ -50,11 +62,12 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
                 if (p != NULL && p != o && p->state == OBJ_PENDING && !p->mark)
                     ready = 0;
             }
-            if (ready) {
-                memmove(&fl->rows[placed + 1], &fl->rows[placed], (i - placed) * sizeof(o));
+            if (ready)
                 fl->rows[placed++] = o;
-            }
+            else
+                later[nlater++] = o;
         }
+        memcpy(&fl->rows[placed], later, nlater * sizeof(*later));
         for (i = before; i < placed; i++) {
             fl->rows[i]->mark = 1;
             fl->level[i] = lv;
@@ -65,14 +78,17 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
             for (k = 0; k < m->n_fields; k++)
                 if (m->fields[k].ref == m && nullable(&m->fields[k]))
                     break;
-            if (k == m->n_fields)
+            if (k == m->n_fields) {
+                free(later);
                 return dbs__err_set(UERR(u), DBS_ECYCLE, "rows of %s reference each other "
                                     "through a NOT NULL foreign key: no insert order exists",
                                     m->table);
+            }
             o->mark = 1;
             fl->level[placed++] = lv;
         }
     }
+    free(later);
     return DBS_OK;
 }
 

@@ -130,9 +130,16 @@ static int cmp_key(const void *a, const void *b)
 static int collect(struct flush *fl, const dbs_model *m, int deletes)
 {
     int rc = dbs__flush_rows_of(fl, deletes ? 2 : 1, m);
+    size_t i;
 
-    /* one lock order for every process: fewer deadlocks */
-    if (rc == DBS_OK && fl->nrows > 1)
+    /* one lock order for every process: fewer deadlocks. Rows are mostly
+     * tracked in key order already (inserted, or loaded by a query): one
+     * pass finds out, and the sort is skipped. */
+    if (rc != DBS_OK || fl->nrows < 2)
+        return rc;
+    for (i = 1; i < fl->nrows && cmp_key(&fl->rows[i - 1], &fl->rows[i]) <= 0; i++)
+        ;
+    if (i < fl->nrows)
         qsort(fl->rows, fl->nrows, sizeof(*fl->rows), cmp_key);
     return rc;
 }
@@ -329,26 +336,35 @@ int dbs__flush_update_table(struct flush *fl, const dbs_model *m)
     return DBS_OK;
 }
 
-/* Is row o referenced through a self foreign key by another row still to delete? */
-static int referenced_by_pending_delete(struct flush *fl, size_t from, struct obj *o)
+/* The row to delete that o's self foreign key f points at, if any. */
+static struct obj *doomed_parent(struct flush *fl, const struct obj *o, const dbs_field *f)
 {
-    const dbs_model *m = o->m;
-    const dbs_field *pk = dbs__model_pk(m);
+    struct obj *p;
+
+    if (dbs__field_is_null(f, o->ptr))
+        return NULL;
+    p = dbs__uow_lookup_int(fl->u, o->m, dbs__field_int(f, o->ptr));
+    return p != NULL && p != o && p->mark == 1 ? p : NULL;
+}
+
+/* Each row to delete counts the rows still to delete that point at it
+ * (mark 1: in this delete, not yet gone). O(rows), through the identity map. */
+static void count_doomed_children(struct flush *fl, int delta, struct obj *const *rows,
+                                  size_t n)
+{
+    const dbs_model *m = rows[0]->m;
     size_t i;
     int k;
 
     for (k = 0; k < m->n_fields; k++) {
-        const dbs_field *f = &m->fields[k];
-        if (f->ref != m)
+        if (m->fields[k].ref != m)
             continue;
-        for (i = from; i < fl->nrows; i++) {
-            struct obj *c = fl->rows[i];
-            if (c != o && !c->mark && !dbs__field_is_null(f, c->ptr)
-                && dbs__field_int(f, c->ptr) == dbs__field_int(pk, o->ptr))
-                return 1;
+        for (i = 0; i < n; i++) {
+            struct obj *p = doomed_parent(fl, rows[i], &m->fields[k]);
+            if (p != NULL)
+                p->nref += (uint32_t)delta;
         }
     }
-    return 0;
 }
 
 static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
@@ -478,28 +494,38 @@ int dbs__flush_delete_table(struct flush *fl, const dbs_model *m)
 {
     size_t i, done = 0, k;
     struct obj **group;
-    int rc;
+    int rc, k2, self = 0;
 
     if ((rc = collect(fl, m, 1)) < 0)
         return rc;
     if (fl->nrows == 0)
         return DBS_OK;
+    for (k2 = 0; k2 < m->n_fields; k2++)
+        self |= m->fields[k2].ref == m;
+    if (!self)
+        return delete_round(fl, fl->rows, fl->nrows);
+    /* children before parents inside a self-referencing table: in rounds,
+     * each the rows no remaining row points at, in key order */
     if ((group = malloc(fl->nrows * sizeof(*group))) == NULL)
         return NOMEM(fl->u);
-    for (i = 0; i < fl->nrows; i++)
-        fl->rows[i]->mark = 0;
-    /* children before parents inside a self-referencing table: rounds */
+    for (i = 0; i < fl->nrows; i++) {
+        fl->rows[i]->mark = 1;
+        fl->rows[i]->nref = 0;
+    }
+    count_doomed_children(fl, 1, fl->rows, fl->nrows);
     while (done < fl->nrows && rc == DBS_OK) {
         for (k = 0, i = 0; i < fl->nrows; i++)
-            if (!fl->rows[i]->mark && !referenced_by_pending_delete(fl, 0, fl->rows[i]))
+            if (fl->rows[i]->mark == 1 && fl->rows[i]->nref == 0)
                 group[k++] = fl->rows[i];
         if (k == 0) {
             rc = dbs__err_set(UERR(fl->u), DBS_ECYCLE, "rows of %s to delete reference each "
                               "other: delete the cycle's links first", m->table);
             break;
         }
+        /* the round's parents lose a child each; then the round is done */
+        count_doomed_children(fl, -1, group, k);
         for (i = 0; i < k; i++)
-            group[i]->mark = 1;
+            group[i]->mark = 2;
         done += k;
         rc = delete_round(fl, group, k);
     }

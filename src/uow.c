@@ -134,6 +134,16 @@ static struct obj *map_find(dbs_uow *u, const char *key, unsigned len)
     return o;
 }
 
+struct obj *dbs__uow_lookup_int(dbs_uow *u, const dbs_model *m, int64_t id)
+{
+    char key[sizeof(void *) + sizeof(int64_t)];
+
+    /* the layout make_key gives an integer key */
+    memcpy(key, &m, sizeof(m));
+    memcpy(key + sizeof(m), &id, sizeof(id));
+    return map_find(u, key, sizeof(key));
+}
+
 int dbs__uow_map_add(dbs_uow *u, struct obj *o)
 {
     struct model_info *mi = dbs__uow_model(u, o->m);

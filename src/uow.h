@@ -91,6 +91,7 @@ struct obj {
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     int add_depth;            /* transaction depth when added */
+    uint32_t nref;            /* flush scratch: rows to delete that still point here */
     UT_hash_handle hh;        /* identity map: (model, key) */
     char ikey[sizeof(void *) + sizeof(int64_t)];
     char *key;                /* (model pointer, key bytes): ikey, or heap for text */
@@ -215,6 +216,8 @@ int dbs__model_sort(const dbs_model *const *in, int n, const dbs_model **out, in
 /* ---- uow.c ---- */
 struct obj *dbs__uow_find(dbs_uow *u, const void *ptr);
 int dbs__uow_map_add(dbs_uow *u, struct obj *o);
+/* the tracked object of model m with integer key id, or NULL */
+struct obj *dbs__uow_lookup_int(dbs_uow *u, const dbs_model *m, int64_t id);
 void dbs__uow_map_del(dbs_uow *u, struct obj *o);
 struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m);
 int dbs__uow_order(dbs_uow *u);

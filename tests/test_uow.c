@@ -533,6 +533,47 @@ static void uow__tree_inserted_and_deleted_in_one_flush(void **state)
     assert_int_equal(dbs_uow_count(f->u), 0);
 }
 
+/* A wide tree of four levels, added leaves first and interleaved: one flush
+ * writes every level in order (keys copied down), one flush deletes it
+ * leaves first. Foreign key columns get an index from create_all. */
+static void uow__big_tree_levels_and_fk_index(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 2000, ROOTS = 10 };
+    struct node *t = calloc(N, sizeof(*t));
+    size_t i;
+
+    assert_non_null(t);
+    for (i = 0; i < N; i++) {
+        t[i].parent_null = 1;
+        snprintf(t[i].name, sizeof(t[i].name), "n%zu", i);
+        if (i >= ROOTS) {
+            /* node i's parent is an earlier node of the level above */
+            t[i].parent = &t[i < 100 ? i % ROOTS : i < 500 ? ROOTS + i % 90 : 100 + i % 400];
+            t[i].parent_null = 0;
+        }
+    }
+    for (i = N; i-- > 0;)
+        assert_dbs_ok(dbs_uow_add(f->u, &node_model, &t[i]), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    for (i = ROOTS; i < N; i++)
+        assert_int_equal(t[i].parent_id, t[i].parent->id);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM nodes c JOIN nodes p"
+                                        " ON c.parent_id = p.id"), N - ROOTS);
+    for (i = 0; i < N; i++)
+        assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &t[i]), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "nodes"), 0);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_int_equal(dbs_test_int(f->s, dbs_test_is_mariadb()
+                                  ? "SELECT COUNT(*) FROM information_schema.statistics WHERE"
+                                    " table_schema = DATABASE() AND table_name = 'nodes'"
+                                    " AND index_name = 'ix_nodes_parent_id'"
+                                  : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND name = 'ix_nodes_parent_id'"), 1);
+    free(t);
+}
+
 static void uow__nullable_cycle_written_with_fixup(void **state)
 {
     struct fx *f = *state;
@@ -790,6 +831,7 @@ int main(void)
         T(uow__parent_inserted_before_child),
         T(uow__restrict_child_blocks_delete_session_usable),
         T(uow__tree_inserted_and_deleted_in_one_flush),
+        T(uow__big_tree_levels_and_fk_index),
         T(uow__nullable_cycle_written_with_fixup),
         T(uow__not_null_cycle_refused_before_sql),
         T(uow__savepoint_rollback_restores_inner_work_only),

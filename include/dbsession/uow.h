@@ -141,8 +141,10 @@ DBS_EXTERN(size_t) dbs_uow_count(const dbs_uow *u);
 
 /**
  * CREATE TABLE for each model (with keys, NOT NULL, UNIQUE, DEFAULT, CHECK and
- * foreign keys), parents before children; dbs_model_drop_all() drops them in
- * reverse (IF EXISTS).
+ * foreign keys), parents before children, and CREATE INDEX ix_<table>_<column>
+ * on every foreign key column that is not a key or UNIQUE already (names
+ * longer than 64 bytes are cut and end in a hash); dbs_model_drop_all() drops
+ * the tables in reverse (IF EXISTS), their indexes with them.
  * @return DBS_OK; DBS_ECYCLE; an engine error.
  * @remark SQLite: an autoincrement key is INTEGER PRIMARY KEY AUTOINCREMENT;
  *         MariaDB: BIGINT AUTO_INCREMENT, InnoDB, utf8mb4.
