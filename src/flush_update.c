@@ -202,8 +202,23 @@ static int in_list(FILE *f, dbs_uow *u, const dbs_field *pk, size_t k)
     return 0;
 }
 
-/* UPDATE t SET c = CASE pk WHEN ? THEN ? ... END, ... WHERE pk IN (...) */
-static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size_t k)
+/* Do rows a and b write the same values into the columns of mask? */
+static int same_values(const dbs_model *m, uint64_t mask, const struct obj *a,
+                       const struct obj *b)
+{
+    int i;
+
+    for (i = 0; i < m->n_fields; i++)
+        if ((mask & ((uint64_t)1 << i)) && !dbs__field_equal(&m->fields[i], a->ptr, b->ptr))
+            return 0;
+    return 1;
+}
+
+/* k rows whose changed columns (mask) get the same values:
+ *     UPDATE t SET c = ?, ... WHERE pk IN (...)
+ * k rows with values of their own:
+ *     UPDATE t SET c = CASE pk WHEN ? THEN ? ... END, ... WHERE pk IN (...) */
+static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size_t k, int same)
 {
     const dbs_field *pk = dbs__model_pk(m);
     char *sql = NULL, *t = dbs__quote(u->s, m->table), *kc = dbs__quote(u->s, pk->column);
@@ -223,10 +238,14 @@ static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size
         char *c;
         if (!(mask & ((uint64_t)1 << i)) || (c = dbs__quote(u->s, m->fields[i].column)) == NULL)
             continue;
-        fprintf(f, "%s%s = CASE %s", n++ ? ", " : "", c, kc);
-        for (r = 0; r < k; r++)
-            fputs(" WHEN ? THEN ?", f);
-        fputs(" END", f);
+        if (same) {
+            fprintf(f, "%s%s = ?", n++ ? ", " : "", c);
+        } else {
+            fprintf(f, "%s%s = CASE %s", n++ ? ", " : "", c, kc);
+            for (r = 0; r < k; r++)
+                fputs(" WHEN ? THEN ?", f);
+            fputs(" END", f);
+        }
         free(c);
     }
     in_list(f, u, pk, k);
@@ -237,24 +256,61 @@ done:
     return sql;
 }
 
-static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t mask)
+/* The statement for k rows of one shape. A batch of the full size is
+ * prepared once and kept (the shape cache); a shorter one is prepared for
+ * this use only (*owned). */
+static int many_stmt(dbs_uow *u, const dbs_model *m, uint64_t mask, int verb, size_t k,
+                     size_t full, dbs_stmt **out, int *owned)
+{
+    struct shape_key key = { m, mask, NULL, ((int64_t)verb << 32) | (int64_t)k };
+    char *sql;
+    int rc;
+
+    *owned = k != full;
+    if (!*owned && (*out = dbs__uow_shape_find(u, &key)) != NULL)
+        return DBS_OK;
+    if (verb == 'D') {
+        char *t = dbs__quote(u->s, m->table);
+        size_t len = 0;
+        FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
+        sql = NULL;
+        if (f != NULL) {
+            fprintf(f, "DELETE FROM %s", t);
+            in_list(f, u, dbs__model_pk(m), k);
+            fclose(f);
+        }
+        free(t);
+    } else {
+        sql = update_many_sql(u, m, mask, k, verb == 'I');
+    }
+    if (sql == NULL)
+        return NOMEM(u);
+    rc = *owned ? dbs_stmt_prepare(out, u->s, sql) : dbs__uow_stmt(u, out, sql);
+    free(sql);
+    if (rc == DBS_OK && !*owned && dbs__uow_shape_add(u, &key, *out) < 0)
+        return NOMEM(u);
+    return rc;
+}
+
+static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t mask, int same,
+                       size_t full)
 {
     dbs_uow *u = fl->u;
     const dbs_model *m = rows[0]->m;
     const dbs_field *pk = dbs__model_pk(m);
-    char *sql = update_many_sql(u, m, mask, k);
     dbs_stmt *st = NULL;
     int64_t affected = 0;
-    int i, idx = 0, rc;
+    int i, idx = 0, owned, rc;
     size_t r;
 
-    if (sql == NULL)
-        return NOMEM(u);
-    rc = dbs_stmt_prepare(&st, u->s, sql);
-    free(sql);
+    rc = many_stmt(u, m, mask, same ? 'I' : 'C', k, full, &st, &owned);
     for (i = 0; rc == DBS_OK && i < m->n_fields; i++) {
         if (!(mask & ((uint64_t)1 << i)))
             continue;
+        if (same) {
+            rc = dbs__field_bind(st, ++idx, &m->fields[i], rows[0]->ptr);
+            continue;
+        }
         for (r = 0; r < k && rc == DBS_OK; r++)
             if ((rc = dbs__field_bind(st, ++idx, pk, rows[r]->ptr)) == DBS_OK)
                 rc = dbs__field_bind(st, ++idx, &m->fields[i], rows[r]->ptr);
@@ -263,56 +319,110 @@ static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t m
         rc = dbs__field_bind(st, ++idx, pk, rows[r]->ptr);
     if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
         rc = dbs_stmt_rows_affected(st, &affected);
-    dbs_stmt_free(st);
+    if (owned)
+        dbs_stmt_free(st);
+    else if (st != NULL)
+        dbs_stmt_reset(st);
     if (rc < 0)
         return rc;
     return affected == (int64_t)k ? DBS_OK : DBS_ESTALE;
 }
 
-/* Rows with the same changed columns go together, up to the batch limit. */
-static int update_batches(struct flush *fl)
+/* One multi-row UPDATE inside a savepoint; on a count mismatch it is undone
+ * and its rows replayed one by one, which names the stale row. */
+static int update_group(struct flush *fl, struct obj **rows, size_t k, uint64_t mask, int same,
+                        size_t full)
 {
-    size_t n = fl->nrows, i, j, k, limit;
-    struct obj **group = malloc(n * sizeof(*group));
+    size_t j;
     int rc = DBS_OK;
 
-    if (group == NULL)
+    for (j = 0; j < k && rc == DBS_OK; j++)
+        rc = dbs__flush_journal(fl, rows[j], 1);
+    if (rc == DBS_OK && k == 1 && (rc = update_row(fl, rows[0], NULL)) < 0)
+        fl->u->failed = rows[0];
+    if (rc < 0 || k == 1 || (rc = batch_savepoint(fl->u, "SAVEPOINT")) < 0)
+        return rc;
+    rc = update_many(fl, rows, k, mask, same, full);
+    if (rc == DBS_ESTALE && dbs_session_state(fl->u->s) == DBS_TXN_ACTIVE) {
+        rc = batch_savepoint(fl->u, "ROLLBACK TO SAVEPOINT");
+        for (j = 0; j < k && rc == DBS_OK; j++)
+            if ((rc = update_row(fl, rows[j], NULL)) < 0)
+                fl->u->failed = rows[j];
+    } else {
+        for (j = 0; j < k && rc == DBS_OK; j++)
+            rc = dbs__flush_written(fl, rows[j]);
+    }
+    if (rc == DBS_OK)
+        rc = batch_savepoint(fl->u, "RELEASE SAVEPOINT");
+    return rc;
+}
+
+struct shaped {
+    uint64_t mask;
+    size_t i;                 /* place in key order */
+};
+
+static int cmp_shaped(const void *a, const void *b)
+{
+    const struct shaped *x = a, *y = b;
+
+    if (x->mask != y->mask)
+        return x->mask < y->mask ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Rows with the same changed columns go together, in key order. A run of
+ * rows that set the same values is one UPDATE ... WHERE pk IN (...) of up to
+ * the batch limit; other rows go by CASE statements of at most CASE_ROWS. */
+static int update_batches(struct flush *fl)
+{
+    size_t n = fl->nrows, i, j, k, g, gn;
+    struct obj **group = malloc(n * sizeof(*group));
+    struct shaped *sh = malloc(n * sizeof(*sh));
+    int rc = DBS_OK;
+
+    if (group == NULL || sh == NULL) {
+        free(group);
+        free(sh);
         return NOMEM(fl->u);
+    }
     for (i = 0; i < n; i++)
-        fl->rows[i]->mark = 0;
-    for (i = 0; i < n && rc == DBS_OK; i++) {
-        uint64_t mask = changed_mask(fl->rows[i]);
-        if (fl->rows[i]->mark)
-            continue;
-        limit = batch_limit(fl->u, 2 * (size_t)__builtin_popcountll(mask) + 1);
+        sh[i] = (struct shaped){ changed_mask(fl->rows[i]), i };
+    qsort(sh, n, sizeof(*sh), cmp_shaped);
+    for (g = 0; g < n && rc == DBS_OK; g += gn) {
+        uint64_t mask = sh[g].mask;
+        const dbs_model *m = fl->rows[sh[g].i]->m;
+        size_t lim_in = batch_limit(fl->u, 1), lim_case;
+        for (gn = 0; g + gn < n && sh[g + gn].mask == mask; gn++)
+            group[gn] = fl->rows[sh[g + gn].i];
         /* the server walks the CASE list for every row it updates: a batch of
          * n rows costs n*n comparisons, so CASE batches stay small */
-        if (limit > CASE_ROWS)
-            limit = CASE_ROWS;
-        for (k = 0, j = i; j < n && k < limit; j++)
-            if (!fl->rows[j]->mark && changed_mask(fl->rows[j]) == mask) {
-                fl->rows[j]->mark = 1;
-                group[k++] = fl->rows[j];
+        lim_case = batch_limit(fl->u, 2 * (size_t)__builtin_popcountll(mask) + 1);
+        if (lim_case > CASE_ROWS)
+            lim_case = CASE_ROWS;
+        for (i = 0; i < gn && rc == DBS_OK; i += k) {
+            if (mask == 0) {
+                k = 1;        /* too many columns for a mask: row by row */
+                rc = update_group(fl, &group[i], 1, mask, 0, 0);
+                continue;
             }
-        for (j = 0; j < k && rc == DBS_OK; j++)
-            rc = dbs__flush_journal(fl, group[j], 1);
-        if (rc == DBS_OK && (rc = batch_savepoint(fl->u, "SAVEPOINT")) == DBS_OK) {
-            rc = k > 1 && mask != 0 ? update_many(fl, group, k, mask) : DBS_ESTALE;
-            if (rc == DBS_ESTALE && dbs_session_state(fl->u->s) == DBS_TXN_ACTIVE) {
-                /* undo the statement and go row by row: names the stale row */
-                rc = batch_savepoint(fl->u, "ROLLBACK TO SAVEPOINT");
-                for (j = 0; j < k && rc == DBS_OK; j++)
-                    if ((rc = update_row(fl, group[j], NULL)) < 0)
-                        fl->u->failed = group[j];
-            } else {
-                for (j = 0; j < k && rc == DBS_OK; j++)
-                    rc = dbs__flush_written(fl, group[j]);
+            for (k = 1; i + k < gn && k < lim_in && same_values(m, mask, group[i], group[i + k]);
+                 k++)
+                ;
+            if (k > 1) {
+                rc = update_group(fl, &group[i], k, mask, 1, lim_in);
+                continue;
             }
-            if (rc == DBS_OK)
-                rc = batch_savepoint(fl->u, "RELEASE SAVEPOINT");
+            /* rows of their own values, up to where a run of equal ones starts */
+            for (j = i + 1; j < gn && j - i < lim_case
+                 && !(j + 1 < gn && same_values(m, mask, group[j], group[j + 1])); j++)
+                ;
+            k = j - i;
+            rc = update_group(fl, &group[i], k, mask, 0, lim_case);
         }
     }
     free(group);
+    free(sh);
     return rc;
 }
 
@@ -416,46 +526,35 @@ static int delete_row(struct flush *fl, struct obj *o)
                             (long long)affected);
     o->deleted = 1;
     u->deleted_rows++;
-    dbs__uow_map_del(u, o);
     return DBS_OK;
 }
 
 /* DELETE FROM t WHERE pk IN (...): exactly k rows must go. */
-static int delete_many(struct flush *fl, struct obj **rows, size_t k)
+static int delete_many(struct flush *fl, struct obj **rows, size_t k, size_t full)
 {
     dbs_uow *u = fl->u;
     const dbs_model *m = rows[0]->m;
     const dbs_field *pk = dbs__model_pk(m);
-    char *sql = NULL, *t = dbs__quote(u->s, m->table);
-    size_t len = 0, r;
-    FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
     dbs_stmt *st = NULL;
     int64_t affected = 0;
-    int rc;
+    int rc, owned;
+    size_t r;
 
-    if (f == NULL) {
-        free(t);
-        return NOMEM(u);
-    }
-    fprintf(f, "DELETE FROM %s", t);
-    free(t);
-    in_list(f, u, pk, k);
-    fclose(f);
-    rc = dbs_stmt_prepare(&st, u->s, sql);
-    free(sql);
+    rc = many_stmt(u, m, 0, 'D', k, full, &st, &owned);
     for (r = 0; r < k && rc == DBS_OK; r++)
         rc = dbs__field_bind(st, (int)r + 1, pk, rows[r]->ptr);
     if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
         rc = dbs_stmt_rows_affected(st, &affected);
-    dbs_stmt_free(st);
+    if (owned)
+        dbs_stmt_free(st);
+    else if (st != NULL)
+        dbs_stmt_reset(st);
     if (rc < 0)
         return rc;
     if (affected != (int64_t)k)
         return DBS_ESTALE;
-    for (r = 0; r < k; r++) {
+    for (r = 0; r < k; r++)
         rows[r]->deleted = 1;
-        dbs__uow_map_del(u, rows[r]);
-    }
     u->deleted_rows += k;
     return DBS_OK;
 }
@@ -473,7 +572,7 @@ static int delete_round(struct flush *fl, struct obj **group, size_t k)
     for (from = 0; from < k && rc == DBS_OK; from += limit) {
         size_t n = k - from < limit ? k - from : limit;
         if (many && (rc = batch_savepoint(fl->u, "SAVEPOINT")) == DBS_OK) {
-            rc = delete_many(fl, group + from, n);
+            rc = delete_many(fl, group + from, n, limit);
             if (rc == DBS_ESTALE && dbs_session_state(fl->u->s) == DBS_TXN_ACTIVE)
                 rc = batch_savepoint(fl->u, "ROLLBACK TO SAVEPOINT");
             else if (rc == DBS_OK)
@@ -490,7 +589,22 @@ static int delete_round(struct flush *fl, struct obj **group, size_t k)
     return rc;
 }
 
+static int delete_table(struct flush *fl, const dbs_model *m);
+
 int dbs__flush_delete_table(struct flush *fl, const dbs_model *m)
+{
+    int rc = delete_table(fl, m);
+    size_t i;
+
+    /* the identity map forgets the deleted rows in one loop after the
+     * table's statements (see the inserts); a failed flush reverts in_map */
+    for (i = 0; rc == DBS_OK && i < fl->nrows; i++)
+        if (fl->rows[i]->deleted)
+            dbs__uow_map_del(fl->u, fl->rows[i]);
+    return rc;
+}
+
+static int delete_table(struct flush *fl, const dbs_model *m)
 {
     size_t i, done = 0, k;
     struct obj **group;

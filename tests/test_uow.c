@@ -469,6 +469,72 @@ static void uow__stale_row_among_many(void **state)
     assert_dbs_ok(dbs_session_close(other), other);
 }
 
+/* Rows that set the same values go in one UPDATE ... IN (...), the others by
+ * CASE; either way each row gets its own value, and a stale row in a run of
+ * equal values is still the one named. */
+static void uow__updates_grouped_by_equal_values(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    struct audit *p = calloc(N, sizeof(*p));
+    char sql[128];
+    int i;
+
+    assert_non_null(p);
+    for (i = 0; i < N; i++) {
+        snprintf(p[i].entity, sizeof(p[i].entity), "task");
+        p[i].entity_id = i;
+        snprintf(p[i].action, sizeof(p[i].action), "a%d", i);
+        assert_dbs_ok(dbs_uow_add(f->u, &audit_model, &p[i]), f->s);
+    }
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    /* a run of 120 equal, 60 distinct, 2 equal, 1 distinct, the rest equal */
+    for (i = 0; i < N; i++) {
+        if (i < 120)
+            snprintf(p[i].action, sizeof(p[i].action), "first");
+        else if (i < 180 || i == 182)
+            snprintf(p[i].action, sizeof(p[i].action), "own %d", i);
+        else if (i < 182)
+            snprintf(p[i].action, sizeof(p[i].action), "pair");
+        else
+            snprintf(p[i].action, sizeof(p[i].action), "last");
+    }
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    if (dbs_test_is_mariadb())
+        assert_true(f->statements < 30);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM audit_log WHERE action = 'first'"), 120);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM audit_log WHERE action = 'pair'"), 2);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM audit_log WHERE action = 'last'"),
+                     N - 183);
+    for (i = 120; i < 183; i++) {
+        if (i == 180 || i == 181)
+            continue;
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_log WHERE id = %lld AND action = "
+                 "'own %d'", (long long)p[i].id, i);
+        assert_int_equal(dbs_test_int(f->s, sql), 1);
+    }
+    /* a stale row inside a run of equal values */
+    if (dbs_test_shared()) {
+        dbs_session *other = dbs_test_open();
+        snprintf(sql, sizeof(sql), "DELETE FROM audit_log WHERE id = %lld", (long long)p[250].id);
+        dbs_test_exec(other, sql);
+        assert_dbs_ok(dbs_session_close(other), other);
+        for (i = 0; i < N; i++)
+            snprintf(p[i].action, sizeof(p[i].action), "all");
+        assert_dbs_rc(DBS_ESTALE, dbs_uow_flush(f->u), f->s);
+        assert_ptr_equal(dbs_uow_failed(f->u, NULL), &p[250]);
+        assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM audit_log WHERE action = 'all'"),
+                         0);
+        assert_dbs_ok(dbs_uow_expunge(f->u, &audit_model, &p[250]), f->s);
+        assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+        assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM audit_log WHERE action = 'all'"),
+                         N - 1);
+    }
+    dbs_uow_expunge_all(f->u);
+    free(p);
+}
+
 static void uow__parent_inserted_before_child(void **state)
 {
     struct fx *f = *state;
@@ -828,6 +894,7 @@ int main(void)
         T(uow__update_sets_only_changed_columns),
         T(uow__stale_row_from_a_second_session),
         T(uow__stale_row_among_many),
+        T(uow__updates_grouped_by_equal_values),
         T(uow__parent_inserted_before_child),
         T(uow__restrict_child_blocks_delete_session_usable),
         T(uow__tree_inserted_and_deleted_in_one_flush),
