@@ -68,25 +68,43 @@ void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null)
 int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj)
 {
     const void *p = CAT(obj, f->offset);
+    struct dbs_value v = { .type = DBS_TYPE_NULL };
 
-    if (dbs__field_is_null(f, obj))
-        return dbs_stmt_bind_null(st, idx);
-    switch (f->type) {
-    case DBS_FT_DOUBLE:
-        return dbs_stmt_bind_double(st, idx, *(const double *)p);
-    /* no copies: the statement runs before the struct can change */
-    case DBS_FT_TEXT:
-        return dbs__stmt_bind_textn_ref(st, idx, *(char *const *)p, strlen(*(char *const *)p));
-    case DBS_FT_CHARS:
-        return dbs__stmt_bind_textn_ref(st, idx, p, strnlen(p, f->size));
-    case DBS_FT_BLOB:
-        if (((const dbs_blob *)p)->data == NULL && ((const dbs_blob *)p)->len > 0)
-            return dbs_stmt_bind_blob(st, idx, NULL, ((const dbs_blob *)p)->len);  /* misuse */
-        return dbs__stmt_bind_blob_ref(st, idx, ((const dbs_blob *)p)->data,
-                                       ((const dbs_blob *)p)->len);
-    default:
-        return dbs_stmt_bind_int64(st, idx, dbs__field_int(f, obj));
+    /* straight to the backend, without copies: the statement runs before
+     * the struct can change */
+    if (!dbs__field_is_null(f, obj)) {
+        switch (f->type) {
+        case DBS_FT_DOUBLE:
+            v.type = DBS_TYPE_DOUBLE;
+            v.d = *(const double *)p;
+            break;
+        case DBS_FT_TEXT:
+            v.type = DBS_TYPE_TEXT;
+            v.p = *(char *const *)p;
+            v.n = strlen(v.p);
+            v.borrowed = 1;
+            break;
+        case DBS_FT_CHARS:
+            v.type = DBS_TYPE_TEXT;
+            v.p = p;
+            v.n = strnlen(p, f->size);
+            v.borrowed = 1;
+            break;
+        case DBS_FT_BLOB:
+            if (((const dbs_blob *)p)->data == NULL)    /* NULL with a length: misuse */
+                return dbs_stmt_bind_blob(st, idx, NULL, ((const dbs_blob *)p)->len);
+            v.type = DBS_TYPE_BLOB;
+            v.p = ((const dbs_blob *)p)->data;
+            v.n = ((const dbs_blob *)p)->len;
+            v.borrowed = 1;
+            break;
+        default:
+            v.type = DBS_TYPE_INT;
+            v.i = dbs__field_int(f, obj);
+            break;
+        }
     }
+    return dbs__stmt_bind_value(st, idx, &v);
 }
 
 /* Memory owned by the object record, freed with it. */

@@ -49,11 +49,12 @@ struct dbs_session {
             (s)->trace((sql), (s)->trace_payload);           \
     } while (0)
 
-/* Bind text or a blob without a copy: p must stay valid and unchanged until
- * idx is bound again or st is freed (the batch runner keeps its rows that
- * long; a flush binds from the structs and runs the statement at once). */
+/* Bind text without a copy: p must stay valid and unchanged until idx is
+ * bound again or st is freed (the batch runner keeps its rows that long). */
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
-int dbs__stmt_bind_blob_ref(dbs_stmt *st, int idx, const void *p, size_t n);
+/* Bind a value the caller built (flush: borrowed text, known types) without
+ * clearing the error first; st must not be NULL. */
+int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v);
 
 /* The exec slot, traced: every statement the core sends goes through here. */
 int dbs__session_send(dbs_session *s, const char *sql);

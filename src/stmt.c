@@ -129,17 +129,21 @@ int dbs_stmt_bind_textn(dbs_stmt *st, int idx, const char *p, size_t n)
     return bind(st, idx, &v);
 }
 
+int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v)
+{
+    int rc;
+
+    if (idx < 1 || idx > st->nparams)
+        return MISUSE(st->s, "bind index %d out of range (the statement has %d placeholder%s; "
+                      "the first is 1)", idx, st->nparams, st->nparams == 1 ? "" : "s");
+    if (st->phase != PH_READY && (rc = do_reset(st)) < 0)
+        return rc;
+    return st->s->be->bind(st->b, idx, v, &st->s->err);
+}
+
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n)
 {
     struct dbs_value v = { .type = DBS_TYPE_TEXT, .p = p != NULL ? p : "", .n = n,
-                           .borrowed = 1 };
-
-    return bind(st, idx, &v);
-}
-
-int dbs__stmt_bind_blob_ref(dbs_stmt *st, int idx, const void *p, size_t n)
-{
-    struct dbs_value v = { .type = DBS_TYPE_BLOB, .p = p != NULL ? p : "", .n = n,
                            .borrowed = 1 };
 
     return bind(st, idx, &v);

@@ -19,6 +19,7 @@ struct sqlite_stmt {
     int64_t affected;
     int64_t insert_id;
     int is_insert;
+    int counts_rows;              /* writes and returns no columns: changes() is its count */
     int executing;
     struct sqlite_target target;   /* for error details */
 };
@@ -184,6 +185,7 @@ static int sqlite_prepare(struct dbs_bstmt **out, struct dbs_conn *base, const c
     }
     st->base.conn = base;
     st->is_insert = starts_with_insert(sql);
+    st->counts_rows = !sqlite3_stmt_readonly(st->st) && sqlite3_column_count(st->st) == 0;
     st->target.sql = sqlite3_sql(st->st);
     *out = &st->base;
     return DBS_OK;
@@ -251,11 +253,12 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
     if (rc == SQLITE_DONE) {
         /* changes() is that of the last DML statement, even for DDL: trust it
          * only when this execution changed something. Cascades are not counted. */
-        if (!sqlite3_stmt_readonly(st->st) && sqlite3_column_count(st->st) == 0
-            && sqlite3_total_changes64(db) != st->total_before)
-            st->affected = sqlite3_changes64(db);
-        if (st->is_insert && sqlite3_total_changes64(db) != st->total_before)
-            st->insert_id = sqlite3_last_insert_rowid(db);
+        if ((st->counts_rows || st->is_insert) && sqlite3_total_changes64(db) != st->total_before) {
+            if (st->counts_rows)
+                st->affected = sqlite3_changes64(db);
+            if (st->is_insert)
+                st->insert_id = sqlite3_last_insert_rowid(db);
+        }
         return DBS_DONE;
     }
     return dbs__sqlite_error_at(db, rc, &st->target, err);
