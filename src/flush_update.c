@@ -504,13 +504,12 @@ static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
     return rc;
 }
 
-static int delete_row(struct flush *fl, struct obj *o)
+static int delete_row(struct flush *fl, struct obj *o, dbs_stmt *st)
 {
     dbs_uow *u = fl->u;
     struct model_info *mi = dbs__uow_model(u, o->m);
-    dbs_stmt *st = NULL;
     int64_t affected = 0;
-    int rc = delete_stmt(u, o->m, &st);
+    int rc = DBS_OK;
 
     if (rc == DBS_OK)
         rc = dbs__field_bind(st, 1, mi->pk, o->ptr);
@@ -565,7 +564,8 @@ static int delete_round(struct flush *fl, struct obj **group, size_t k)
     struct model_info *mi = dbs__uow_model(fl->u, group[0]->m);
     int many = k > 1 && fl->u->s->be->batch_rows > 1 && mi->version == NULL;
     size_t j, limit = batch_limit(fl->u, 1), from;
-    int rc = DBS_OK;
+    dbs_stmt *one = NULL;     /* the one-row DELETE, looked up once */
+    int rc = delete_stmt(fl->u, group[0]->m, &one);
 
     for (j = 0; j < k && rc == DBS_OK; j++)
         rc = dbs__flush_journal(fl, group[j], 0);
@@ -581,7 +581,7 @@ static int delete_round(struct flush *fl, struct obj **group, size_t k)
                 rc = batch_savepoint(fl->u, "RELEASE SAVEPOINT");
         }
         for (j = from; j < from + n && rc == DBS_OK; j++)
-            if ((rc = delete_row(fl, group[j])) < 0)
+            if ((rc = delete_row(fl, group[j], one)) < 0)
                 fl->u->failed = group[j];
         if (rc < 0 && fl->u->failed == NULL)
             fl->u->failed = group[from];

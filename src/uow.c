@@ -328,9 +328,14 @@ void dbs_uow_expunge_all(dbs_uow *u)
 /* Free every cached statement (they belong to the session's connection). */
 dbs_stmt *dbs__uow_shape_find(dbs_uow *u, const struct shape_key *k)
 {
-    struct shape_cache *c;
+    struct shape_cache *c = u->last_shape;
 
+    /* rows of a flush mostly repeat the shape before them */
+    if (c != NULL && memcmp(&c->key, k, sizeof(*k)) == 0)
+        return c->st;
     HASH_FIND(hh, u->shapes, k, sizeof(*k), c);
+    if (c != NULL)
+        u->last_shape = c;
     return c != NULL ? c->st : NULL;
 }
 
@@ -352,6 +357,7 @@ void dbs__uow_drop_statements(dbs_uow *u)
     struct stmt_cache *c, *ctmp;
     struct shape_cache *sc, *stmp;
 
+    u->last_shape = NULL;
     HASH_ITER(hh, u->shapes, sc, stmp) {
         HASH_DEL(u->shapes, sc);
         free(sc);

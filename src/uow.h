@@ -181,6 +181,7 @@ struct dbs_uow {
     struct dbs__txn_listener listener;
     struct stmt_cache *cache;
     struct shape_cache *shapes;
+    struct shape_cache *last_shape;   /* the shape found last */
 };
 
 /* o's newest undo record, if it still lives */
