@@ -123,8 +123,12 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
     e->state = o->state;
     e->deleted = o->deleted;
     e->in_map = o->in_map;
-    if (with_image && (e->image = dbs__image_new(o->m, o->ptr)) == NULL)
-        return NOMEM(fl->u);
+    if (with_image) {
+        /* from the flush's arena: no malloc and free per row */
+        if ((e->image = dbs__arena_alloc(&fl->images, dbs__image_size(o->m, o->ptr))) == NULL)
+            return NOMEM(fl->u);
+        dbs__image_copy(o->m, o->ptr, e->image);
+    }
     fl->nj++;
     o->jepoch = fl->u->epoch;
     o->flush_snap = o->snap;
@@ -154,7 +158,6 @@ static void journal_commit(struct flush *fl)
         /* a new row had no snapshot: nothing to free, no need to touch it */
         if (e->snap != NULL && e->snap != e->o->snap)
             dbs__image_free(e->o->m, e->snap);
-        dbs__image_free(e->o->m, e->image);
     }
 }
 
@@ -176,7 +179,6 @@ static void journal_revert(struct flush *fl)
         else if (e->state == OBJ_PENDING && dbs__obj_undo(fl->u, o) != NULL
                  && o->undo->state == OBJ_PENDING)
             dbs__image_restore_keys(o, o->undo->image);    /* no id, parents' keys undone */
-        dbs__image_free(o->m, e->image);
         o->state = e->state;
         o->deleted = e->deleted;
         if (e->in_map)
@@ -240,6 +242,7 @@ static void flush_free(struct flush *fl)
     int i;
 
     free(fl->j);
+    dbs__arena_release(&fl->images);
     free(fl->fix);
     free(fl->rows);
     free(fl->level);
@@ -262,8 +265,10 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
     u->failed = NULL;
     u->failed_why = why;
     u->epoch++;
-    if (dbs_session_depth(u->s) == 0 && (rc = dbs_session_begin(u->s)) < 0)
+    if (dbs_session_depth(u->s) == 0 && (rc = dbs_session_begin(u->s)) < 0) {
+        flush_free(&fl);
         return rc;
+    }
     if ((rc = dbs__session_ready(u->s)) < 0
         || (rc = dbs__session_send(u->s, "SAVEPOINT dbs_flush")) < 0) {
         if (rc != DBS_ETXNABORTED)

@@ -10,7 +10,7 @@
 struct jentry {
     struct obj *o;
     void *snap;              /* its snapshot before (ownership returns on failure) */
-    void *image;             /* updates: the struct before, with unflushed values */
+    void *image;             /* updates: the struct before, with unflushed values (fl->images) */
     unsigned char state, deleted, in_map;
 };
 
@@ -35,6 +35,7 @@ struct flush {
     struct undo *mark;        /* the level's newest undo record when the flush began */
     struct jentry *j;
     size_t nj, capj;
+    struct arena *images;     /* the journal's images: freed with the flush */
     struct fixup *fix;
     size_t nfix, capfix;
     struct obj **rows;        /* scratch: one table's rows */

@@ -25,9 +25,9 @@ static int ensure_levels(dbs_uow *u, int depth)
     return DBS_OK;
 }
 
-static void *arena_alloc(dbs_uow *u, size_t n)
+void *dbs__arena_alloc(struct arena **head, size_t n)
 {
-    struct arena *a = u->arena;
+    struct arena *a = *head;
     size_t align = sizeof(max_align_t), cap;
     void *p;
 
@@ -38,12 +38,21 @@ static void *arena_alloc(dbs_uow *u, size_t n)
             return NULL;
         a->used = 0;
         a->cap = cap;
-        a->next = u->arena;
-        u->arena = a;
+        a->next = *head;
+        *head = a;
     }
     p = (char *)a->data + a->used;
     a->used += n;
     return p;
+}
+
+void dbs__arena_release(struct arena **head)
+{
+    while (*head != NULL) {
+        struct arena *next = (*head)->next;
+        free(*head);
+        *head = next;
+    }
 }
 
 /* The outermost transaction ended: every record is gone with it. */
@@ -51,11 +60,7 @@ void dbs__uow_arena_free(dbs_uow *u)
 {
     int d;
 
-    while (u->arena != NULL) {
-        struct arena *next = u->arena->next;
-        free(u->arena);
-        u->arena = next;
-    }
+    dbs__arena_release(&u->arena);
     for (d = 0; d < u->n_levels; d++)
         u->levels[d] = NULL;
     u->undo_gen++;     /* every object's undo pointer is now stale, untouched */
@@ -75,7 +80,7 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     /* a row's state at level start is its snapshot; a pending object's is
      * the struct as the program left it (only its keys are ever put back) */
     n = o->snap != NULL ? dbs__image_size(o->m, from) : o->m->size;
-    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = arena_alloc(u, sizeof(*r) + n)) == NULL)
+    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     r->image = r + 1;
     if (o->snap != NULL)

@@ -236,6 +236,9 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o);
 void dbs__uow_listen(dbs_uow *u);
 void dbs__uow_drop_statements(dbs_uow *u);
 void dbs__uow_arena_free(dbs_uow *u);
+/* n bytes (aligned) from a chain of arenas; all freed at once by release */
+void *dbs__arena_alloc(struct arena **head, size_t n);
+void dbs__arena_release(struct arena **head);
 /* after a rollback of level depth: objects added there leave, dirty rows revert */
 void dbs__uow_settle(dbs_uow *u, int depth);
 
