@@ -263,7 +263,7 @@ static int many_stmt(dbs_uow *u, const dbs_model *m, uint64_t mask, int verb, si
                      size_t full, dbs_stmt **out, int *owned)
 {
     struct shape_key key = { m, mask, NULL, ((int64_t)verb << 32) | (int64_t)k };
-    char *sql;
+    char *sql = NULL;
     int rc;
 
     *owned = k != full;
@@ -273,7 +273,6 @@ static int many_stmt(dbs_uow *u, const dbs_model *m, uint64_t mask, int verb, si
         char *t = dbs__quote(u->s, m->table);
         size_t len = 0;
         FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
-        sql = NULL;
         if (f != NULL) {
             fprintf(f, "DELETE FROM %s", t);
             in_list(f, u, dbs__model_pk(m), k);
