@@ -692,16 +692,18 @@ void dbs_query_free(dbs_query *q)
 static int get_by_key(dbs_uow *u, const dbs_model *m, void *probe, void **out)
 {
     const dbs_field *pk = dbs__model_pk(m);
-    char *key = NULL, *where = NULL, *col;
+    char *key = NULL, *where = NULL, *col, buf[sizeof(void *) + 64];
     unsigned keylen;
     dbs_query *q = NULL;
     struct obj *o;
     int rc;
 
-    if (make_key(m, pk, probe, &key, &keylen, NULL, 0) < 0)
+    /* integer keys and short text keys fit in buf: no allocation */
+    if (make_key(m, pk, probe, &key, &keylen, buf, sizeof(buf)) < 0)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     o = map_find(u, key, keylen);
-    free(key);
+    if (key != buf)
+        free(key);
     if (o != NULL && o->state != OBJ_DELETED) {
         *out = o->ptr;
         return DBS_OK;
