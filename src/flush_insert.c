@@ -22,13 +22,36 @@ static int nullable(const dbs_field *f)
     return !(f->flags & (DBS_NOT_NULL | DBS_PK)) && f->null_offset != 0;
 }
 
-/* Pending rows of model m, add order, parents (same table) before children. */
+/* The pending row of m's own table that o's field f points at, if any. */
+static struct obj *pending_parent(dbs_uow *u, const struct obj *o, const dbs_field *f)
+{
+    struct obj *p = f->ref == o->m ? parent_of(u, o, f) : NULL;
+
+    return p != NULL && p != o && p->state == OBJ_PENDING && p->m == o->m ? p : NULL;
+}
+
+static int cmp_place(const void *a, const void *b)
+{
+    uint32_t x = (*(struct obj *const *)a)->nref, y = (*(struct obj *const *)b)->nref;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Pending rows of model m, add order, parents (same table) before children.
+ * Rows of a self-referencing table go level by level: a level is the rows
+ * whose parents are all in earlier levels, in add order. Kahn's algorithm
+ * over the child lists, O(rows log rows) whatever the depth. A cycle through
+ * a nullable link is broken at its first row in add order (written NULL,
+ * fixed up after); a cycle of NOT NULL links is DBS_ECYCLE. */
 static int plan_inserts(struct flush *fl, const dbs_model *m)
 {
     dbs_uow *u = fl->u;
-    size_t placed = 0, n = 0, i;
-    struct obj *o, **later;
-    int k, lv, self = 0;
+    size_t n, i, j, placed = 0, first = 0, cur, ncur, nnext;
+    struct obj **out = NULL, **child = NULL, *o;
+    size_t *start = NULL, *pos = NULL;
+    uint32_t *waiting = NULL;
+    unsigned char *done = NULL;
+    int k, lv, self = 0, breakable = 0, rc = DBS_OK;
 
     if (dbs__flush_rows_of(fl, 0, m) < 0)
         return NOMEM(u);
@@ -36,60 +59,90 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
     if (n == 0)
         return DBS_OK;
     for (k = 0; k < m->n_fields; k++)
-        self |= m->fields[k].ref == m;
+        if (m->fields[k].ref == m) {
+            self = 1;
+            breakable |= nullable(&m->fields[k]);
+        }
     if (dbs__flush_grow((void **)&fl->level, &fl->caplevel, n + 1, sizeof(*fl->level)) < 0)
         return NOMEM(u);
     if (!self) {
-        /* no row can wait for another: one level, add order */
         for (i = 0; i < n; i++)
             fl->level[i] = 1;
-        return DBS_OK;
+        return DBS_OK;        /* no row can wait for another: one level, add order */
     }
-    if ((later = malloc(n * sizeof(*later))) == NULL)
-        return NOMEM(u);
+    out = malloc(n * sizeof(*out));
+    child = malloc(n * (size_t)m->n_fields * sizeof(*child));
+    start = calloc(n + 1, sizeof(*start));
+    pos = malloc(n * sizeof(*pos));
+    waiting = calloc(n, sizeof(*waiting));
+    done = calloc(n, 1);
+    if (out == NULL || child == NULL || start == NULL || pos == NULL || waiting == NULL
+        || done == NULL) {
+        rc = NOMEM(u);
+        goto end;
+    }
     for (i = 0; i < n; i++)
-        fl->rows[i]->mark = 0;
-    /* levels: a row goes once its same-table parent is placed (mark = 1).
-     * Each level is one stable partition of the rows left (ready ones to the
-     * front, the others through `later`): O(rows x levels), add order kept. */
-    for (lv = 1; placed < n; lv++) {
-        size_t before = placed, nlater = 0;
-        for (i = placed; i < n; i++) {
-            int ready = 1;
-            o = fl->rows[i];
-            for (k = 0; k < m->n_fields && ready; k++) {
-                struct obj *p = m->fields[k].ref == m ? parent_of(u, o, &m->fields[k]) : NULL;
-                if (p != NULL && p != o && p->state == OBJ_PENDING && !p->mark)
-                    ready = 0;
+        fl->rows[i]->nref = (uint32_t)i;            /* its place in add order */
+    /* each parent's children side by side: child[start[p] .. start[p + 1]) */
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m->n_fields; k++)
+            if ((o = pending_parent(u, fl->rows[i], &m->fields[k])) != NULL)
+                start[o->nref + 1]++;
+    for (i = 0; i < n; i++)
+        start[i + 1] += start[i];
+    memcpy(pos, start, n * sizeof(*pos));
+    for (i = 0; i < n; i++)
+        for (k = 0; k < m->n_fields; k++)
+            if ((o = pending_parent(u, fl->rows[i], &m->fields[k])) != NULL) {
+                child[pos[o->nref]++] = fl->rows[i];
+                waiting[i]++;
             }
-            if (ready)
-                fl->rows[placed++] = o;
-            else
-                later[nlater++] = o;
+    /* level 1: the rows that wait for nobody, in add order */
+    for (ncur = 0, i = 0; i < n; i++)
+        if (waiting[i] == 0)
+            out[ncur++] = fl->rows[i];
+    for (lv = 1, cur = 0; placed < n; lv++) {
+        if (ncur == 0) {
+            /* a cycle of rows: the first unplaced one in add order breaks it */
+            while (done[first])
+                first++;
+            if (!breakable) {
+                rc = dbs__err_set(UERR(u), DBS_ECYCLE, "rows of %s reference each other "
+                                  "through a NOT NULL foreign key: no insert order exists",
+                                  m->table);
+                goto end;
+            }
+            out[cur] = fl->rows[first];
+            ncur = 1;
         }
-        memcpy(&fl->rows[placed], later, nlater * sizeof(*later));
-        for (i = before; i < placed; i++) {
-            fl->rows[i]->mark = 1;
+        /* place this level; its rows' children that now wait for nobody
+         * form the next one, put back in add order */
+        nnext = 0;
+        for (i = cur; i < cur + ncur; i++) {
+            uint32_t at = out[i]->nref;
+            done[at] = 1;
             fl->level[i] = lv;
-        }
-        if (placed == before) {
-            /* a cycle of rows: the first nullable self link breaks it */
-            o = fl->rows[placed];
-            for (k = 0; k < m->n_fields; k++)
-                if (m->fields[k].ref == m && nullable(&m->fields[k]))
-                    break;
-            if (k == m->n_fields) {
-                free(later);
-                return dbs__err_set(UERR(u), DBS_ECYCLE, "rows of %s reference each other "
-                                    "through a NOT NULL foreign key: no insert order exists",
-                                    m->table);
+            for (j = start[at]; j < start[at + 1]; j++) {
+                uint32_t c = child[j]->nref;
+                if (!done[c] && waiting[c] > 0 && --waiting[c] == 0)
+                    out[cur + ncur + nnext++] = child[j];
             }
-            o->mark = 1;
-            fl->level[placed++] = lv;
         }
+        placed += ncur;
+        cur += ncur;
+        if (nnext > 1)
+            qsort(&out[cur], nnext, sizeof(*out), cmp_place);
+        ncur = nnext;
     }
-    free(later);
-    return DBS_OK;
+    memcpy(fl->rows, out, n * sizeof(*out));
+end:
+    free(out);
+    free(child);
+    free(start);
+    free(pos);
+    free(waiting);
+    free(done);
+    return rc;
 }
 
 /* Copy generated keys of written parents into o's foreign keys; links to a

@@ -458,8 +458,7 @@ static struct obj *doomed_parent(struct flush *fl, const struct obj *o, const db
 
 /* Each row to delete counts the rows still to delete that point at it
  * (mark 1: in this delete, not yet gone). O(rows), through the identity map. */
-static void count_doomed_children(struct flush *fl, int delta, struct obj *const *rows,
-                                  size_t n)
+static void count_doomed_children(struct flush *fl, struct obj *const *rows, size_t n)
 {
     const dbs_model *m = rows[0]->m;
     size_t i;
@@ -471,7 +470,28 @@ static void count_doomed_children(struct flush *fl, int delta, struct obj *const
         for (i = 0; i < n; i++) {
             struct obj *p = doomed_parent(fl, rows[i], &m->fields[k]);
             if (p != NULL)
-                p->nref += (uint32_t)delta;
+                p->nref++;
+        }
+    }
+}
+
+/* The rows of a round are going: their parents lose a child each, and those
+ * left with none make the next round (into next, *nnext of them). */
+static void release_parents(struct flush *fl, struct obj *const *rows, size_t n,
+                            struct obj **next, size_t *nnext)
+{
+    const dbs_model *m = rows[0]->m;
+    size_t i;
+    int k;
+
+    *nnext = 0;
+    for (k = 0; k < m->n_fields; k++) {
+        if (m->fields[k].ref != m)
+            continue;
+        for (i = 0; i < n; i++) {
+            struct obj *p = doomed_parent(fl, rows[i], &m->fields[k]);
+            if (p != NULL && --p->nref == 0)
+                next[(*nnext)++] = p;
         }
     }
 }
@@ -605,8 +625,8 @@ int dbs__flush_delete_table(struct flush *fl, const dbs_model *m)
 
 static int delete_table(struct flush *fl, const dbs_model *m)
 {
-    size_t i, done = 0, k;
-    struct obj **group;
+    size_t i, done = 0, k, nk = 0;
+    struct obj **group, **next;
     int rc, k2, self = 0;
 
     if ((rc = collect(fl, m, 1)) < 0)
@@ -618,30 +638,43 @@ static int delete_table(struct flush *fl, const dbs_model *m)
     if (!self)
         return delete_round(fl, fl->rows, fl->nrows);
     /* children before parents inside a self-referencing table: in rounds,
-     * each the rows no remaining row points at, in key order */
-    if ((group = malloc(fl->nrows * sizeof(*group))) == NULL)
+     * each the rows no remaining row points at, in key order. A round's
+     * parents left without children make the next one: O(rows log rows). */
+    group = malloc(fl->nrows * sizeof(*group));
+    next = malloc(fl->nrows * sizeof(*next));
+    if (group == NULL || next == NULL) {
+        free(group);
+        free(next);
         return NOMEM(fl->u);
+    }
     for (i = 0; i < fl->nrows; i++) {
         fl->rows[i]->mark = 1;
         fl->rows[i]->nref = 0;
     }
-    count_doomed_children(fl, 1, fl->rows, fl->nrows);
+    count_doomed_children(fl, fl->rows, fl->nrows);
+    for (k = 0, i = 0; i < fl->nrows; i++)
+        if (fl->rows[i]->nref == 0)
+            group[k++] = fl->rows[i];
     while (done < fl->nrows && rc == DBS_OK) {
-        for (k = 0, i = 0; i < fl->nrows; i++)
-            if (fl->rows[i]->mark == 1 && fl->rows[i]->nref == 0)
-                group[k++] = fl->rows[i];
+        struct obj **t;
         if (k == 0) {
             rc = dbs__err_set(UERR(fl->u), DBS_ECYCLE, "rows of %s to delete reference each "
                               "other: delete the cycle's links first", m->table);
             break;
         }
-        /* the round's parents lose a child each; then the round is done */
-        count_doomed_children(fl, -1, group, k);
+        release_parents(fl, group, k, next, &nk);
         for (i = 0; i < k; i++)
             group[i]->mark = 2;
         done += k;
         rc = delete_round(fl, group, k);
+        if (nk > 1)
+            qsort(next, nk, sizeof(*next), cmp_key);
+        t = group;
+        group = next;
+        next = t;
+        k = nk;
     }
     free(group);
+    free(next);
     return rc;
 }

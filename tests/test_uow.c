@@ -640,6 +640,54 @@ static void uow__big_tree_levels_and_fk_index(void **state)
     free(t);
 }
 
+/* A chain of nodes, each pointing at the one added after it: as many levels
+ * as rows, written and deleted in one flush each (the planners are linear in
+ * rows whatever the depth). Then two nodes pointing at each other: the cycle
+ * is broken at the first one added and fixed up. */
+static void uow__deep_chain_and_self_cycle(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 3000 };
+    struct node *t = calloc(N, sizeof(*t)), a = { 0 }, b = { 0 };
+    size_t i;
+
+    assert_non_null(t);
+    for (i = 0; i < N; i++) {
+        snprintf(t[i].name, sizeof(t[i].name), "c%zu", i);
+        t[i].parent_null = i + 1 == N;
+        t[i].parent = i + 1 < N ? &t[i + 1] : NULL;
+        assert_dbs_ok(dbs_uow_add(f->u, &node_model, &t[i]), f->s);
+    }
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    for (i = 0; i + 1 < N; i++)
+        assert_int_equal(t[i].parent_id, t[i + 1].id);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM nodes c JOIN nodes p"
+                                        " ON c.parent_id = p.id"), N - 1);
+    for (i = N; i-- > 0;)
+        assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &t[i]), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "nodes"), 0);
+
+    snprintf(a.name, sizeof(a.name), "a");
+    snprintf(b.name, sizeof(b.name), "b");
+    a.parent = &b;
+    b.parent = &a;
+    assert_dbs_ok(dbs_uow_add(f->u, &node_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &node_model, &b), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(a.parent_id, b.id);
+    assert_int_equal(b.parent_id, a.id);
+    assert_int_equal(a.parent_null, 0);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM nodes x JOIN nodes y"
+                                        " ON x.parent_id = y.id AND y.parent_id = x.id"), 2);
+    /* rows pointing at each other cannot be deleted in an order */
+    assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_delete(f->u, &node_model, &b), f->s);
+    assert_dbs_rc(DBS_ECYCLE, dbs_uow_flush(f->u), f->s);
+    dbs_uow_expunge_all(f->u);
+    free(t);
+}
+
 static void uow__nullable_cycle_written_with_fixup(void **state)
 {
     struct fx *f = *state;
@@ -899,6 +947,7 @@ int main(void)
         T(uow__restrict_child_blocks_delete_session_usable),
         T(uow__tree_inserted_and_deleted_in_one_flush),
         T(uow__big_tree_levels_and_fk_index),
+        T(uow__deep_chain_and_self_cycle),
         T(uow__nullable_cycle_written_with_fixup),
         T(uow__not_null_cycle_refused_before_sql),
         T(uow__savepoint_rollback_restores_inner_work_only),
