@@ -26,7 +26,8 @@ static inline uint64_t dbs__hash_mix(uint64_t x)
  * Generated keys, and structs of one array, arrive in order: insertions,
  * look-ups and the rehash when a table doubles then walk the bucket array
  * and the records in order instead of missing the cache at every step
- * (SQLite insert, 100k rows: map insertion cost halved). Strided keys still
+ * (SQLite insert, 100k rows: 1.59x -> 1.48x raw; a look-up of a tracked
+ * object 0.25 -> 0.07 us). Strided keys still
  * spread, since the group comes from a full mix of the upper bits. Other
  * keys (text) get uthash's own Jenkins hash. */
 static inline unsigned dbs__hash(const void *key, unsigned len)
@@ -75,8 +76,8 @@ struct undo {
     void *image;              /* copy of the struct before the write (in the arena) */
 };
 
-/* One tracked object. The fields every whole-list walk reads come first, so
- * that a walk touches one cache line per object; records sit side by side in
+/* One tracked object. The fields every whole-list walk reads come first (the
+ * first 64 bytes), so that a walk touches as little as it can; records sit side by side in
  * slabs (below), in add order. */
 struct obj {
     const dbs_model *m;
@@ -91,7 +92,8 @@ struct obj {
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     int add_depth;            /* transaction depth when added */
-    uint32_t nref;            /* flush scratch: rows to delete that still point here */
+    uint32_t nref;            /* flush scratch: rows to delete that still point here,
+                                 or its place in add order while inserts are planned */
     UT_hash_handle hh;        /* identity map: (model, key) */
     char ikey[sizeof(void *) + sizeof(int64_t)];
     char *key;                /* (model pointer, key bytes): ikey, or heap for text */
