@@ -51,8 +51,12 @@ struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
     for (i = 0; i < m->n_fields; i++)
         if (m->fields[i].flags & DBS_VERSION)
             mi->version = &m->fields[i];
-    mi->order = u->n_models++;
     HASH_ADD_PTR(u->models, m, mi);
+    if (DBS_HASH_REFUSED()) {
+        free(mi);
+        return NULL;
+    }
+    mi->order = u->n_models++;
     u->order_valid = 0;
     /* parents come along: the order needs them even before they are used */
     for (i = 0; i < m->n_fields; i++)
@@ -175,6 +179,8 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
         mi->any_key = 1;
     }
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, o);
+    if (DBS_HASH_REFUSED())
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     o->in_map = 1;
     return DBS_OK;
 }
@@ -251,13 +257,17 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
     o->ptr = ptr;
     o->owned = (unsigned char)owned;
     o->add_depth = dbs_session_depth(u->s);
+    HASH_ADD(hp, u->by_ptr, ptr, sizeof(o->ptr), o);
+    if (DBS_HASH_REFUSED()) {
+        obj_release(u, o);        /* never counted: the record just goes back */
+        return NULL;
+    }
     o->prev = u->tail;
     if (u->tail != NULL)
         u->tail->next = o;
     else
         u->head = o;
     u->tail = o;
-    HASH_ADD(hp, u->by_ptr, ptr, sizeof(o->ptr), o);
     if ((uintptr_t)ptr > u->max_ptr)
         u->max_ptr = (uintptr_t)ptr;
     u->count++;
@@ -348,6 +358,10 @@ int dbs__uow_shape_add(dbs_uow *u, const struct shape_key *k, dbs_stmt *st)
     c->key = *k;
     c->st = st;
     HASH_ADD(hh, u->shapes, key, sizeof(c->key), c);
+    if (DBS_HASH_REFUSED()) {
+        free(c);
+        return DBS_ENOMEM;
+    }
     return DBS_OK;
 }
 
@@ -427,6 +441,11 @@ int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql)
         return rc;
     }
     HASH_ADD(hh, u->cache, sql[0], n, c);
+    if (DBS_HASH_REFUSED()) {
+        dbs_stmt_free(c->st);
+        free(c);
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
     *out = c->st;
     return DBS_OK;
 }

@@ -8,6 +8,19 @@
 
 /* uthash's hash for the unit of work's tables (dbs__hash, below). */
 #define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = dbs__hash((keyptr), (unsigned)(keylen)))
+
+/* uthash must not exit() when an allocation fails, as it does by default: an
+ * insertion that cannot get memory is refused instead (the table stays as it
+ * was) and raises a per-thread flag. Every HASH_ADD is followed by
+ * DBS_HASH_REFUSED(), which reads and clears it. */
+static inline int *dbs__hash_oom(void)
+{
+    static _Thread_local int refused;
+    return &refused;
+}
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) ((void)(obj), *dbs__hash_oom() = 1)
+#define DBS_HASH_REFUSED() (*dbs__hash_oom() ? (*dbs__hash_oom() = 0, 1) : 0)
 #include <uthash.h>
 
 static inline uint64_t dbs__hash_mix(uint64_t x)

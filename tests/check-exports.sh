@@ -2,8 +2,9 @@
 # The shared library exports exactly the public API: every dynamic symbol it
 # defines matches ^dbs_[a-z] and is declared with DBS_EXTERN in the installed
 # headers, and every DBS_EXTERN declaration is exported. Like jansson's
-# test/suites/api/check-exports. Exit 77 (skip) only when no shared library
-# was built (--disable-shared).
+# test/suites/api/check-exports. Also: the library never ends the process
+# (no exit, _exit, abort: uthash's default out-of-memory handler would).
+# Exit 77 (skip) only when no shared library was built (--disable-shared).
 set -u
 
 top_srcdir=${top_srcdir:-.}
@@ -90,6 +91,21 @@ if [ -n "$missing" ]; then
     echo "declared with DBS_EXTERN but not exported (missing definition or visibility):"
     echo "$missing" | sed 's/^/  /'
     status=1
+fi
+
+# A sanitizer build links the sanitizer runtimes, which may import these
+# themselves; the check is for our code, so only a plain build is judged.
+if ! nm -D --undefined-only "$lib" >"$tmp/undef"; then
+    echo "check-exports: nm -D --undefined-only $lib failed"
+    exit 1
+fi
+if ! grep -q '__asan_\|__ubsan_' "$tmp/undef"; then
+    enders=$(awk '{ sub(/@.*/, "", $2); print $2 }' "$tmp/undef" | grep -x 'exit\|_exit\|_Exit\|abort')
+    if [ -n "$enders" ]; then
+        echo "the library calls functions that end the process:"
+        echo "$enders" | sed 's/^/  /'
+        status=1
+    fi
 fi
 
 echo "check-exports: $lib: $n_exported exported symbol(s), $n_declared DBS_EXTERN declaration(s)"
