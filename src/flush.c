@@ -51,7 +51,7 @@ int dbs__uow_dirty(const struct obj *o)
     if (o->snap == NULL)
         return 0;
     for (i = 0; i < o->m->n_fields; i++)
-        if (!dbs__field_equal(&o->m->fields[i], o->ptr, o->snap))
+        if (dbs__obj_changed(o, &o->m->fields[i]))
             return 1;
     return 0;
 }
@@ -146,6 +146,7 @@ int dbs__flush_written(struct flush *fl, struct obj *o)
     if (o->snap != o->flush_snap)
         dbs__image_free(o->m, o->snap);   /* written twice (fix-up): drop the interim */
     o->snap = snap;
+    o->snap_stale = 0;
     return DBS_OK;
 }
 
@@ -174,8 +175,8 @@ static void journal_revert(struct flush *fl)
             dbs__image_free(o->m, o->snap);
             o->snap = e->snap;
         }
-        if (e->image != NULL)
-            dbs__image_restore(o, e->image);
+        if (e->image != NULL && dbs__image_restore(o, e->image) < 0)
+            o->snap_stale = 1;    /* out of memory: the next flush writes the row whole */
         else if (e->state == OBJ_PENDING && dbs__obj_undo(fl->u, o) != NULL
                  && o->undo->state == OBJ_PENDING)
             dbs__image_restore_keys(o, o->undo->image);    /* no id, parents' keys undone */

@@ -18,34 +18,42 @@ static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, dbs_stm
     struct shape_key key = { m, only == NULL ? changed_mask(o) : 0, only, 'U' };
     char *sql = NULL, *set = NULL, *c;
     size_t len = 0;
-    int i, rc, n = 0;
+    int i, rc, n = 0, bad = 0;
     FILE *f;
 
     if (m->n_fields <= 63 && (*out = dbs__uow_shape_find(u, &key)) != NULL)
         return DBS_OK;
     if ((f = open_memstream(&set, &len)) == NULL)
         return NOMEM(u);
-    for (i = 0; i < m->n_fields; i++) {
+    /* a name that cannot be quoted (no memory) spoils the statement: no SQL
+     * with a column left out is ever sent */
+    for (i = 0; i < m->n_fields && !bad; i++) {
         const dbs_field *fd = &m->fields[i];
         if (fd == pk || fd == mi->version || (only != NULL && fd != only)
-            || (only == NULL && dbs__field_equal(fd, o->ptr, o->snap)))
+            || (only == NULL && !dbs__obj_changed(o, fd)))
             continue;
-        c = dbs__quote(u->s, fd->column);
-        fprintf(f, "%s%s = ?", n++ ? ", " : "", c != NULL ? c : "?");
+        if ((c = dbs__quote(u->s, fd->column)) == NULL)
+            bad = 1;
+        else
+            fprintf(f, "%s%s = ?", n++ ? ", " : "", c);
         free(c);
     }
-    if (mi->version != NULL) {
-        c = dbs__quote(u->s, mi->version->column);
-        fprintf(f, "%s%s = %s + 1", n++ ? ", " : "", c, c);
+    if (mi->version != NULL && !bad) {
+        if ((c = dbs__quote(u->s, mi->version->column)) == NULL)
+            bad = 1;
+        else
+            fprintf(f, "%s%s = %s + 1", n++ ? ", " : "", c, c);
         free(c);
     }
-    fclose(f);
-    {
+    if (fclose(f) != 0 || set == NULL)
+        bad = 1;
+    if (!bad) {
         char *t = dbs__quote(u->s, m->table), *k = dbs__quote(u->s, pk->column);
         char *v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
-        if (t == NULL || k == NULL || asprintf(&sql, "UPDATE %s SET %s WHERE %s = ?%s%s%s", t,
-                                               set, k, v != NULL ? " AND " : "",
-                                               v != NULL ? v : "", v != NULL ? " = ?" : "") < 0)
+        if (t == NULL || k == NULL || (mi->version != NULL && v == NULL)
+            || asprintf(&sql, "UPDATE %s SET %s WHERE %s = ?%s%s%s", t, set, k,
+                        v != NULL ? " AND " : "", v != NULL ? v : "", v != NULL ? " = ?" : "")
+               < 0)
             sql = NULL;
         free(t);
         free(k);
@@ -75,7 +83,7 @@ static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
     for (i = 0; rc == DBS_OK && i < m->n_fields; i++) {
         const dbs_field *fd = &m->fields[i];
         if (fd == pk || fd == mi->version || (only != NULL && fd != only)
-            || (only == NULL && dbs__field_equal(fd, o->ptr, o->snap)))
+            || (only == NULL && !dbs__obj_changed(o, fd)))
             continue;
         rc = dbs__field_bind(st, ++idx, fd, o->ptr);
     }
@@ -169,7 +177,7 @@ static uint64_t changed_mask(const struct obj *o)
     if (o->m->n_fields > 63)
         return 0;
     for (i = 0; i < o->m->n_fields; i++)
-        if (!dbs__field_equal(&o->m->fields[i], o->ptr, o->snap))
+        if (!(o->m->fields[i].flags & DBS_PK) && dbs__obj_changed(o, &o->m->fields[i]))
             mask |= (uint64_t)1 << i;
     return mask;
 }
@@ -223,7 +231,7 @@ static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size
     const dbs_field *pk = dbs__model_pk(m);
     char *sql = NULL, *t = dbs__quote(u->s, m->table), *kc = dbs__quote(u->s, pk->column);
     size_t len = 0, r;
-    int i, n = 0;
+    int i, n = 0, bad = 0;
     FILE *f = open_memstream(&sql, &len);
 
     if (f == NULL || t == NULL || kc == NULL) {
@@ -234,10 +242,14 @@ static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size
         goto done;
     }
     fprintf(f, "UPDATE %s SET ", t);
-    for (i = 0; i < m->n_fields; i++) {
+    for (i = 0; i < m->n_fields && !bad; i++) {
         char *c;
-        if (!(mask & ((uint64_t)1 << i)) || (c = dbs__quote(u->s, m->fields[i].column)) == NULL)
+        if (!(mask & ((uint64_t)1 << i)))
             continue;
+        if ((c = dbs__quote(u->s, m->fields[i].column)) == NULL) {
+            bad = 1;          /* never a statement with a column left out */
+            continue;
+        }
         if (same) {
             fprintf(f, "%s%s = ?", n++ ? ", " : "", c);
         } else {
@@ -248,8 +260,12 @@ static char *update_many_sql(dbs_uow *u, const dbs_model *m, uint64_t mask, size
         }
         free(c);
     }
-    in_list(f, u, pk, k);
-    fclose(f);
+    if (!bad && in_list(f, u, pk, k) < 0)
+        bad = 1;              /* never an UPDATE without its WHERE */
+    if (fclose(f) != 0 || bad) {
+        free(sql);
+        sql = NULL;
+    }
 done:
     free(t);
     free(kc);
@@ -274,9 +290,13 @@ static int many_stmt(dbs_uow *u, const dbs_model *m, uint64_t mask, int verb, si
         size_t len = 0;
         FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
         if (f != NULL) {
-            fprintf(f, "DELETE FROM %s", t);
-            in_list(f, u, dbs__model_pk(m), k);
-            fclose(f);
+            /* never a DELETE without its WHERE */
+            int bad = fprintf(f, "DELETE FROM %s", t) < 0
+                      || in_list(f, u, dbs__model_pk(m), k) < 0;
+            if (fclose(f) != 0 || bad) {
+                free(sql);
+                sql = NULL;
+            }
         }
         free(t);
     } else {
@@ -508,7 +528,8 @@ static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
     t = dbs__quote(u->s, m->table);
     k = dbs__quote(u->s, mi->pk->column);
     v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
-    if (t == NULL || k == NULL || asprintf(&sql, "DELETE FROM %s WHERE %s = ?%s%s%s", t, k,
+    if (t == NULL || k == NULL || (mi->version != NULL && v == NULL)
+        || asprintf(&sql, "DELETE FROM %s WHERE %s = ?%s%s%s", t, k,
                                            v ? " AND " : "", v ? v : "", v ? " = ?" : "") < 0)
         sql = NULL;
     free(t);

@@ -296,8 +296,9 @@ void dbs__image_restore_keys(struct obj *o, const void *image)
 int dbs__image_restore(struct obj *o, const void *image)
 {
     const dbs_model *m = o->m;
-    int i;
+    int i, rc = DBS_OK;
 
+    /* out of memory for one field, the others are still put back */
     for (i = 0; i < m->n_fields; i++) {
         const dbs_field *f = &m->fields[i];
         void *p = AT(o->ptr, f->offset);
@@ -311,15 +312,19 @@ int dbs__image_restore(struct obj *o, const void *image)
             const char *t = *(char *const *)q;
             if (dbs__field_equal(f, o->ptr, image))
                 continue;
-            if (t != NULL && (t = obj_alloc(o, t, strlen(t), 1)) == NULL)
-                return DBS_ENOMEM;
+            if (t != NULL && (t = obj_alloc(o, t, strlen(t), 1)) == NULL) {
+                rc = DBS_ENOMEM;
+                continue;
+            }
             *(const char **)p = t;
         } else if (f->type == DBS_FT_BLOB) {
             dbs_blob b = *(const dbs_blob *)q;
             if (dbs__field_equal(f, o->ptr, image))
                 continue;
-            if (b.data != NULL && (b.data = obj_alloc(o, b.data, b.len, 0)) == NULL)
-                return DBS_ENOMEM;
+            if (b.data != NULL && (b.data = obj_alloc(o, b.data, b.len, 0)) == NULL) {
+                rc = DBS_ENOMEM;
+                continue;
+            }
             *(dbs_blob *)p = b;
         } else {
             memcpy(p, q, f->size);
@@ -327,5 +332,5 @@ int dbs__image_restore(struct obj *o, const void *image)
         if (f->null_offset != 0)
             memcpy(AT(o->ptr, f->null_offset - 1), CAT(image, f->null_offset - 1), sizeof(int));
     }
-    return DBS_OK;
+    return rc;
 }

@@ -122,6 +122,7 @@ void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
 static void restore_one(dbs_uow *u, struct undo *r)
 {
     struct obj *o = r->o;
+    void *snap;
 
     if (r->state == OBJ_PENDING) {
         dbs__image_restore_keys(o, r->image);
@@ -133,10 +134,17 @@ static void restore_one(dbs_uow *u, struct undo *r)
         dbs__uow_map_del(u, o);
         return;
     }
-    /* updated or deleted in this level: the row is back as it was */
-    dbs__image_restore(o, r->image);
-    dbs__image_free(o->m, o->snap);
-    o->snap = dbs__image_new(o->m, r->image);
+    /* updated or deleted in this level: the row is back as it was. Out of
+     * memory, the struct may keep some of its values and the old snapshot
+     * stays: the row is then written whole at the next flush (nothing here
+     * can report an error; memory and database agree again after it). */
+    snap = dbs__image_new(o->m, r->image);
+    if (dbs__image_restore(o, r->image) < 0 || snap == NULL)
+        o->snap_stale = 1;
+    if (snap != NULL) {
+        dbs__image_free(o->m, o->snap);
+        o->snap = snap;
+    }
     o->state = r->state;
     o->deleted = r->deleted;
     if (!o->deleted)
@@ -161,8 +169,8 @@ void dbs__uow_settle(dbs_uow *u, int depth)
             }
         } else if ((o->state == OBJ_PERSISTENT || o->state == OBJ_DELETED) && !o->deleted
                    && o->snap != NULL) {
-            if (dbs__uow_dirty(o))
-                dbs__image_restore(o, o->snap);
+            if (dbs__uow_dirty(o) && dbs__image_restore(o, o->snap) < 0)
+                o->snap_stale = 1;    /* out of memory: written whole at the next flush */
             o->state = OBJ_PERSISTENT;
         }
     }

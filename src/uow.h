@@ -102,6 +102,9 @@ struct obj {
     unsigned char in_map;
     unsigned char deleted;    /* the DELETE was flushed */
     unsigned char mark;       /* flush scratch */
+    unsigned char snap_stale; /* memory ran out putting it back after a rollback: the
+                                 snapshot may not be the row, every column counts as
+                                 changed until the next write */
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     int add_depth;            /* transaction depth when added */
@@ -211,6 +214,13 @@ int dbs__field_is_null(const dbs_field *f, const void *obj);
 int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj);
 int dbs__field_load(struct obj *o, const dbs_field *f, void *obj, dbs_stmt *st, int col);
 int dbs__field_equal(const dbs_field *f, const void *a, const void *b);
+
+/* Field f of o differs from o's snapshot (every field does while it is stale). */
+static inline int dbs__obj_changed(const struct obj *o, const dbs_field *f)
+{
+    return o->snap_stale || !dbs__field_equal(f, o->ptr, o->snap);
+}
+
 int64_t dbs__field_int(const dbs_field *f, const void *obj);
 void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
 /* deep copies of a whole struct image */

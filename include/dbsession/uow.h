@@ -124,7 +124,13 @@ DBS_EXTERN(const char *) dbs_uow_failed_during(dbs_uow *u);
 /** Flush, then commit the session's transaction (the innermost level). */
 DBS_EXTERN(int) dbs_uow_commit(dbs_uow *u);
 
-/** Roll back the innermost level; memory follows (see dbs_session_rollback). */
+/** Roll back the innermost level; memory follows (see dbs_session_rollback).
+ *  @remark Putting structs back may need memory (text and blobs are copied).
+ *          If it runs out, a struct may keep some of its values; such a row is
+ *          then written with every column at the next flush, so that memory
+ *          and database agree again. Every other out-of-memory condition is
+ *          DBS_ENOMEM from the call that met it (tests/test_nomem.c fails each
+ *          of the library's allocations in turn). */
 DBS_EXTERN(int) dbs_uow_rollback(dbs_uow *u);
 
 /** Autoflush before queries (on by default). @return the previous setting. */

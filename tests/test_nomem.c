@@ -1,0 +1,369 @@
+/*
+ * Out of memory at every allocation the library makes, one at a time.
+ *
+ * The library's own calls to malloc, calloc, realloc, strdup, strndup,
+ * asprintf and open_memstream are redirected here (ld --wrap, on the
+ * convenience library the tests link). Run N of a unit-of-work scenario
+ * makes the Nth of those allocations fail, for N = 1, 2, ... until a run
+ * makes no failing allocation. Every run must:
+ * - end without a crash, every call returning DBS_OK or an error;
+ * - report the failure as DBS_ENOMEM, from the call that hit it;
+ * - leave the session usable: after a rollback, a statement runs;
+ * - when the library absorbed the failure (a rollback that could not copy a
+ *   struct's text back writes the row whole later), lose no write: the
+ *   scenario's last commit leaves no row behind;
+ * - free every allocation it made by the end of its teardown (counted here;
+ *   ASan and valgrind, when the suite runs under them, check the rest).
+ * SQLite in memory only: SQLite's own allocations are not failed (its OOM
+ * handling is tested by SQLite), and no connector is involved.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbsession.h"
+
+/* ---- the allocator under test ---- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+FILE *__real_open_memstream(char **buf, size_t *len);
+
+static long countdown = -1;   /* allocations to let through before one fails; -1: none */
+static long calls;            /* allocations attempted since the run began */
+static int hit;               /* the failing allocation happened */
+
+/* Pointers handed out since the run began and not yet freed (open addressing,
+ * deletion by backward shift). */
+#define SLOTS (1u << 16)
+static void *live[SLOTS];
+static size_t n_live;
+
+static size_t slot_of(const void *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 48) & (SLOTS - 1);
+}
+
+static void live_add(void *p)
+{
+    size_t i = slot_of(p);
+
+    if (p == NULL || n_live + 1 >= SLOTS)
+        return;
+    while (live[i] != NULL)
+        i = (i + 1) & (SLOTS - 1);
+    live[i] = p;
+    n_live++;
+}
+
+static void live_del(void *p)
+{
+    size_t i = slot_of(p), j, k;
+
+    if (p == NULL)
+        return;
+    while (live[i] != NULL && live[i] != p)
+        i = (i + 1) & (SLOTS - 1);
+    if (live[i] == NULL)
+        return;          /* made before the run, or by glibc itself */
+    live[i] = NULL;
+    n_live--;
+    for (j = (i + 1) & (SLOTS - 1); live[j] != NULL; j = (j + 1) & (SLOTS - 1)) {
+        k = slot_of(live[j]);
+        /* move live[j] back into the hole if its home is not between i and j */
+        if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+            live[i] = live[j];
+            live[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static int fail_now(void)
+{
+    calls++;
+    if (countdown < 0)
+        return 0;
+    if (countdown-- == 0) {
+        hit = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    void *p = fail_now() ? NULL : __real_malloc(n);
+
+    live_add(p);
+    return p;
+}
+
+void *__wrap_calloc(size_t k, size_t n)
+{
+    void *p = fail_now() ? NULL : __real_calloc(k, n);
+
+    live_add(p);
+    return p;
+}
+
+void *__wrap_realloc(void *old, size_t n)
+{
+    void *p;
+
+    if (fail_now())
+        return NULL;
+    if ((p = __real_realloc(old, n)) != NULL) {
+        live_del(old);
+        live_add(p);
+    }
+    return p;
+}
+
+void __wrap_free(void *p)
+{
+    live_del(p);
+    __real_free(p);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    char *p = fail_now() ? NULL : __real_strdup(s);
+
+    live_add(p);
+    return p;
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    char *p = fail_now() ? NULL : __real_strndup(s, n);
+
+    live_add(p);
+    return p;
+}
+
+int __wrap_asprintf(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (fail_now()) {
+        *out = NULL;
+        return -1;
+    }
+    va_start(ap, fmt);
+    rc = vasprintf(out, fmt, ap);
+    va_end(ap);
+    if (rc >= 0)
+        live_add(*out);
+    return rc;
+}
+
+/* The buffer is glibc's until fclose; it is counted when the library frees it
+ * only if it was counted here, so it is not. */
+FILE *__wrap_open_memstream(char **buf, size_t *len)
+{
+    return fail_now() ? NULL : __real_open_memstream(buf, len);
+}
+
+/* ---- the scenario ---- */
+
+struct project {
+    int64_t id;
+    char name[32];
+};
+extern const dbs_model project_model;
+static const dbs_field project_fields[] = {
+    DBS_FIELD_INT64(struct project, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_CHARS(struct project, name, "name", DBS_NOT_NULL | DBS_UNIQUE),
+};
+const dbs_model project_model = DBS_MODEL(struct project, "projects", project_fields);
+
+struct task {
+    int64_t id;
+    int64_t project_id;
+    char *title;
+    int done;
+    struct project *project;
+};
+static const dbs_field task_fields[] = {
+    DBS_FIELD_INT64(struct task, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct task, project_id, "project_id", DBS_NOT_NULL, &project_model,
+                     DBS_ON_DELETE_RESTRICT, project),
+    DBS_FIELD_TEXT(struct task, title, "title", DBS_NOT_NULL),
+    DBS_FIELD_BOOL(struct task, done, "done", DBS_NOT_NULL),
+};
+static const dbs_model task_model = DBS_MODEL(struct task, "tasks", task_fields);
+
+enum { N_TASKS = 6 };
+
+struct run {
+    int rc;                   /* the first error */
+    const char *step;         /* where it came */
+};
+
+#define STEP(name, call)                 \
+    do {                                 \
+        int rc_ = (call);                \
+        if (rc_ < 0) {                   \
+            r->rc = rc_;                 \
+            r->step = (name);            \
+            goto out;                    \
+        }                                \
+    } while (0)
+
+static int64_t count_rows(dbs_session *s, const char *table)
+{
+    char sql[64];
+    dbs_stmt *st = NULL;
+    int64_t n = -1;
+
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
+    if (dbs_stmt_prepare(&st, s, sql) == DBS_OK && dbs_stmt_step(st) == DBS_ROW)
+        dbs_stmt_column_int64(st, 0, &n);
+    dbs_stmt_free(st);
+    return n;
+}
+
+static void scenario(dbs_session *s, struct run *r)
+{
+    static const dbs_model *const models[] = { &project_model, &task_model };
+    struct project p = { 0 };
+    struct task t[N_TASKS];
+    dbs_uow *u = NULL;
+    dbs_query *q = NULL;
+    void *obj;
+    int i, rc;
+
+    memset(t, 0, sizeof(t));
+    snprintf(p.name, sizeof(p.name), "nomem");
+    STEP("create_all", dbs_model_create_all(s, models, 2));
+    STEP("uow_new", dbs_uow_new(&u, s));
+    /* children first: the flush orders them */
+    for (i = 0; i < N_TASKS; i++) {
+        t[i].project = &p;
+        t[i].title = "a task";
+        STEP("add task", dbs_uow_add(u, &task_model, &t[i]));
+    }
+    STEP("add project", dbs_uow_add(u, &project_model, &p));
+    STEP("flush inserts", dbs_uow_flush(u));
+    STEP("commit inserts", dbs_uow_commit(u));
+    /* updates of text and of a flag */
+    t[1].title = "renamed";
+    t[2].done = 1;
+    STEP("commit updates", dbs_uow_commit(u));
+    /* a query through the identity map, and a row loaded anew */
+    STEP("expunge", dbs_uow_expunge(u, &task_model, &t[3]));
+    STEP("query", dbs_uow_query(&q, u, &task_model, "project_id = ?"));
+    STEP("query bind", dbs_stmt_bind_int64(dbs_query_stmt(q), 1, p.id));
+    while ((rc = dbs_query_next(q, &obj)) == DBS_ROW)
+        ;
+    STEP("query next", rc);
+    dbs_query_free(q);
+    q = NULL;
+    STEP("get", dbs_uow_get(u, &task_model, t[0].id, &obj));
+    /* deletes rolled back: memory restored */
+    STEP("begin", dbs_session_begin(s));
+    STEP("delete 0", dbs_uow_delete(u, &task_model, &t[0]));
+    STEP("delete 1", dbs_uow_delete(u, &task_model, &t[1]));
+    STEP("flush deletes", dbs_uow_flush(u));
+    STEP("rollback", dbs_uow_rollback(u));
+    /* everything goes */
+    STEP("query all", dbs_uow_query(&q, u, &task_model, NULL));
+    while ((rc = dbs_query_next(q, &obj)) == DBS_ROW)
+        STEP("delete row", dbs_uow_delete(u, &task_model, obj));
+    STEP("query all next", rc);
+    dbs_query_free(q);
+    q = NULL;
+    STEP("delete project", dbs_uow_delete(u, &project_model, &p));
+    STEP("commit deletes", dbs_uow_commit(u));
+    /* a failure the library absorbed must not have lost a write */
+    {
+        long saved = countdown;
+        countdown = -1;
+        if (count_rows(s, "tasks") != 0 || count_rows(s, "projects") != 0) {
+            r->rc = DBS_ERROR;
+            r->step = "rows left after the last commit";
+        }
+        countdown = saved;
+    }
+out:
+    dbs_query_free(q);
+    if (r->rc < 0) {
+        /* still usable: the failure is rolled back and a statement runs */
+        long saved = countdown;
+        countdown = -1;
+        if (dbs_session_depth(s) > 0 && dbs_session_rollback(s) < 0)
+            r->step = "rollback after the failure";
+        else if (dbs_session_exec(s, "SELECT 1") < 0)
+            r->step = "statement after the failure";
+        countdown = saved;
+    }
+    dbs_uow_free(u);
+}
+
+int main(void)
+{
+    long n;
+    int failures = 0, runs = 0, enomem = 0;
+
+    for (n = 0;; n++) {
+        struct run r = { 0, NULL };
+        dbs_session *s = NULL;
+        int rc;
+
+        calls = 0;
+        hit = 0;
+        countdown = n;
+        rc = dbs_session_open(&s, "sqlite::memory:");
+        if (rc < 0) {
+            r.rc = rc;
+            r.step = "open";
+        } else {
+            scenario(s, &r);
+        }
+        countdown = -1;
+        if (s != NULL && dbs_session_close(s) < 0 && r.rc == 0) {
+            r.rc = DBS_ERROR;
+            r.step = "close";
+        }
+        runs++;
+        if (!hit) {
+            if (r.rc < 0) {
+                printf("run %ld: no allocation failed, yet %s returned %d\n", n, r.step, r.rc);
+                failures++;
+            }
+            break;           /* every allocation of the scenario has failed once */
+        }
+        if (r.rc == DBS_ENOMEM)
+            enomem++;
+        if (r.rc == 0) {
+            /* a failure nobody saw: only allowed where the library can do
+             * without the memory (say, a cache it need not keep) */
+        } else if (r.rc != DBS_ENOMEM) {
+            printf("run %ld (allocation %ld failed): %s returned %d, not DBS_ENOMEM\n", n,
+                   n + 1, r.step, r.rc);
+            failures++;
+        } else if (strstr(r.step, "after the failure") != NULL) {
+            printf("run %ld: session not usable: %s failed\n", n, r.step);
+            failures++;
+        }
+        if (n_live != 0) {
+            printf("run %ld (allocation %ld failed, at %s): %zu allocation(s) never freed\n", n,
+                   n + 1, r.step != NULL ? r.step : "no step", n_live);
+            failures++;
+            memset(live, 0, sizeof(live));
+            n_live = 0;
+        }
+    }
+    printf("test_nomem: %d runs (the last without a failing allocation), %d reported "
+           "DBS_ENOMEM, %d problem(s)\n", runs, enomem, failures);
+    return failures > 0;
+}
