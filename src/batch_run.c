@@ -38,8 +38,10 @@ static int error_capture(dbs_batch_error *out, dbs_session *s, int rc, uint64_t 
     if (e->status == rc && e->n_columns > 0) {
         for (i = 0; i < e->n_columns; i++)
             n += strlen(e->columns[i]) + 1;
-        if ((col = malloc(n)) == NULL)
+        if ((col = malloc(n)) == NULL) {
+            dbs__batch_error_clear(out);
             return DBS_ENOMEM;
+        }
         col[0] = '\0';
         for (i = 0; i < e->n_columns; i++)
             strcat(strcat(col, i > 0 ? "," : ""), e->columns[i]);
@@ -108,11 +110,17 @@ int dbs__batch_stop(dbs_batch *b, int rc)
     return rc;
 }
 
-/* Record row failure e (taking it) and stop with its kind. */
+/* Record row failure e (taking it) and stop with its kind. A failure whose
+ * report could not be made (no memory: e was left empty) stops the batch
+ * with DBS_ENOMEM, not with the row's kind, and never with 0. */
 static int stop_at(dbs_batch *b, dbs_batch_error *e)
 {
     int rc = e->kind;
 
+    if (e->message == NULL) {
+        dbs__batch_error_clear(e);
+        return dbs__batch_stop(b, DBS_ENOMEM);
+    }
     dbs__batch_error_add(b, e);
     return dbs__batch_stop(b, rc);
 }

@@ -234,6 +234,21 @@ static int64_t count_rows(dbs_session *s, const char *table)
     return n;
 }
 
+/* After a failure: rolled back, the session runs a statement. */
+static void check_usable(dbs_session *s, struct run *r)
+{
+    long saved = countdown;
+
+    if (r->rc >= 0)
+        return;
+    countdown = -1;
+    if (dbs_session_depth(s) > 0 && dbs_session_rollback(s) < 0)
+        r->step = "rollback after the failure";
+    else if (dbs_session_exec(s, "SELECT 1") < 0)
+        r->step = "statement after the failure";
+    countdown = saved;
+}
+
 static void scenario(dbs_session *s, struct run *r)
 {
     static const dbs_model *const models[] = { &project_model, &task_model };
@@ -300,17 +315,58 @@ static void scenario(dbs_session *s, struct run *r)
     }
 out:
     dbs_query_free(q);
-    if (r->rc < 0) {
-        /* still usable: the failure is rolled back and a statement runs */
+    check_usable(s, r);
+    dbs_uow_free(u);
+}
+
+/* The batch runner keeps the good rows and reports the bad one; a function
+ * run in a transaction of its own. */
+static int txn_work(dbs_session *s, void *payload)
+{
+    (void)payload;
+    return dbs_session_exec(s, "INSERT INTO projects (name) VALUES ('from txn_run')");
+}
+
+static void scenario_batch(dbs_session *s, struct run *r)
+{
+    static const dbs_model *const models[] = { &project_model, &task_model };
+    static const char *const cols[] = { "name" };
+    dbs_batch_options o;
+    dbs_batch *b = NULL;
+    char name[16];
+    int i;
+
+    STEP("create_all", dbs_model_create_all(s, models, 2));
+    dbs_batch_options_init(&o);
+    o.chunk_size = 4;
+    STEP("batch new", dbs_batch_new_insert(&b, s, "projects", cols, 1, &o));
+    for (i = 0; i < 10; i++) {
+        const char *v[1] = { name };
+        /* row 6 repeats row 3's name: skipped and reported */
+        snprintf(name, sizeof(name), "p%d", i == 5 ? 2 : i);
+        STEP("batch add", dbs_batch_add_text(b, v, NULL));
+    }
+    STEP("batch finish", dbs_batch_finish(b));
+    if (dbs_batch_error_count(b) != 1) {
+        r->rc = DBS_ERROR;
+        r->step = "batch report";
+        goto out;
+    }
+    dbs_batch_free(b);
+    b = NULL;
+    STEP("txn_run", dbs_txn_run(s, txn_work, NULL));
+    {
         long saved = countdown;
         countdown = -1;
-        if (dbs_session_depth(s) > 0 && dbs_session_rollback(s) < 0)
-            r->step = "rollback after the failure";
-        else if (dbs_session_exec(s, "SELECT 1") < 0)
-            r->step = "statement after the failure";
+        if (count_rows(s, "projects") != 10) {
+            r->rc = DBS_ERROR;
+            r->step = "rows after the batch and txn_run";
+        }
         countdown = saved;
     }
-    dbs_uow_free(u);
+out:
+    dbs_batch_free(b);
+    check_usable(s, r);
 }
 
 /* MariaDB: a database of this program's own, like the test harness makes
@@ -346,8 +402,8 @@ static int fresh_schema(const char *url)
     return rc;
 }
 
-/* Every run of the scenario on url, the Nth allocation failing in run N. */
-static int run_all(const char *url)
+/* Every run of a scenario on url, the Nth allocation failing in run N. */
+static int run_all(const char *url, void (*play)(dbs_session *, struct run *), const char *what)
 {
     long n;
     int failures = 0, runs = 0, enomem = 0;
@@ -371,7 +427,7 @@ static int run_all(const char *url)
             r.rc = rc;
             r.step = "open";
         } else {
-            scenario(s, &r);
+            play(s, &r);
         }
         countdown = -1;
         if (s != NULL && dbs_session_close(s) < 0 && r.rc == 0) {
@@ -404,8 +460,8 @@ static int run_all(const char *url)
             failures++;
         }
     }
-    printf("test_nomem %s: %d runs (the last without a failing allocation), %d reported "
-           "DBS_ENOMEM, %d problem(s)\n", strncmp(url, "sqlite", 6) == 0 ? url : "mariadb",
+    printf("test_nomem %s, %s: %d runs (the last without a failing allocation), %d reported "
+           "DBS_ENOMEM, %d problem(s)\n", what, strncmp(url, "sqlite", 6) == 0 ? url : "mariadb",
            runs, enomem, failures);
     return failures;
 }
@@ -414,7 +470,9 @@ int main(void)
 {
     const char *require = getenv("DBS_TEST_REQUIRE");
     char url[512];
-    int failures = run_all("sqlite::memory:"), m = mariadb_url(url, sizeof(url));
+    int failures = run_all("sqlite::memory:", scenario, "unit of work")
+                   + run_all("sqlite::memory:", scenario_batch, "batch and txn_run");
+    int m = mariadb_url(url, sizeof(url));
 
     if (m < 0) {
         printf("test_nomem: cannot make the MariaDB database\n");
@@ -428,7 +486,8 @@ int main(void)
         }
         printf("test_nomem: mariadb skipped, no URL in the environment\n");
     } else {
-        failures += run_all(url);
+        failures += run_all(url, scenario, "unit of work")
+                    + run_all(url, scenario_batch, "batch and txn_run");
     }
     return failures > 0;
 }
