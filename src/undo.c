@@ -122,6 +122,7 @@ void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark)
 static void restore_one(dbs_uow *u, struct undo *r)
 {
     struct obj *o = r->o;
+    struct model_info *mi;
     void *snap;
 
     if (r->state == OBJ_PENDING) {
@@ -144,6 +145,9 @@ static void restore_one(dbs_uow *u, struct undo *r)
     if (snap != NULL) {
         dbs__image_free(o->m, o->snap);
         o->snap = snap;
+    } else if (o->snap != NULL && (mi = dbs__uow_model(u, o->m)) != NULL && mi->version != NULL) {
+        /* the full write checks the version the row has again */
+        dbs__field_set_int(mi->version, o->snap, dbs__field_int(mi->version, r->image), 0);
     }
     o->state = r->state;
     o->deleted = r->deleted;

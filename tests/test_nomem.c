@@ -204,6 +204,26 @@ static const dbs_field task_fields[] = {
 };
 static const dbs_model task_model = DBS_MODEL(struct task, "tasks", task_fields);
 
+/* every kind of field, a key the program assigns, a version column */
+struct item {
+    int64_t id;
+    char *text;
+    dbs_blob blob;
+    double price;
+    int price_null;
+    int32_t qty;
+    int64_t version;
+};
+static const dbs_field item_fields[] = {
+    DBS_FIELD_INT64(struct item, id, "id", DBS_PK),
+    DBS_FIELD_TEXT(struct item, text, "text", 0),
+    DBS_FIELD_BLOB(struct item, blob, "blob", 0),
+    DBS_FIELD_DOUBLE_NULLABLE(struct item, price, price_null, "price", 0),
+    DBS_FIELD_INT32(struct item, qty, "qty", DBS_NOT_NULL, .check_sql = "qty >= 0"),
+    DBS_FIELD_INT64(struct item, version, "version", DBS_NOT_NULL | DBS_VERSION),
+};
+static const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
+
 enum { N_TASKS = 6 };
 
 struct run {
@@ -319,6 +339,57 @@ out:
     dbs_uow_free(u);
 }
 
+/* Items: created by the unit of work, versioned updates, blobs, a refresh,
+ * a savepoint rolled back inside a transaction that commits. */
+static void scenario_items(dbs_session *s, struct run *r)
+{
+    static const dbs_model *const models[] = { &item_model };
+    static unsigned char bytes[] = { 0, 1, 2, 3, 255 };
+    struct item a = { 0 }, *b = NULL;
+    dbs_uow *u = NULL;
+
+    STEP("create_all", dbs_model_create_all(s, models, 1));
+    STEP("uow_new", dbs_uow_new(&u, s));
+    a.id = 1;
+    a.text = "first";
+    a.blob.data = bytes;
+    a.blob.len = sizeof(bytes);
+    a.price_null = 1;
+    a.qty = 3;
+    STEP("add", dbs_uow_add(u, &item_model, &a));
+    STEP("create", dbs_uow_create(u, &item_model, (void **)&b));
+    b->id = 2;
+    b->qty = 1;
+    STEP("commit", dbs_uow_commit(u));
+    STEP("begin", dbs_session_begin(s));
+    a.text = "changed";
+    a.price = 9.5;
+    a.price_null = 0;
+    STEP("flush", dbs_uow_flush(u));
+    STEP("savepoint", dbs_session_begin(s));
+    b->qty = 7;
+    a.blob.len = 2;
+    STEP("flush inner", dbs_uow_flush(u));
+    STEP("rollback inner", dbs_session_rollback(s));
+    STEP("commit outer", dbs_uow_commit(u));
+    a.qty = 4;
+    STEP("refresh", dbs_uow_refresh(u, &item_model, &a));
+    STEP("delete", dbs_uow_delete(u, &item_model, b));
+    STEP("commit delete", dbs_uow_commit(u));
+    {
+        long saved = countdown;
+        countdown = -1;
+        if (count_rows(s, "items") != 1 || a.qty != 3 || a.version < 2) {
+            r->rc = DBS_ERROR;
+            r->step = "items after the last commit";
+        }
+        countdown = saved;
+    }
+out:
+    check_usable(s, r);
+    dbs_uow_free(u);
+}
+
 /* The batch runner keeps the good rows and reports the bad one; a function
  * run in a transaction of its own. */
 static int txn_work(dbs_session *s, void *payload)
@@ -392,12 +463,12 @@ static int mariadb_url(char *out, size_t size)
 
 static int fresh_schema(const char *url)
 {
-    static const dbs_model *const models[] = { &project_model, &task_model };
+    static const dbs_model *const models[] = { &project_model, &task_model, &item_model };
     dbs_session *s = NULL;
     int rc = dbs_session_open(&s, url);
 
     if (rc == DBS_OK)
-        rc = dbs_model_drop_all(s, models, 2);
+        rc = dbs_model_drop_all(s, models, 3);
     dbs_session_close(s);
     return rc;
 }
@@ -471,6 +542,7 @@ int main(void)
     const char *require = getenv("DBS_TEST_REQUIRE");
     char url[512];
     int failures = run_all("sqlite::memory:", scenario, "unit of work")
+                   + run_all("sqlite::memory:", scenario_items, "items")
                    + run_all("sqlite::memory:", scenario_batch, "batch and txn_run");
     int m = mariadb_url(url, sizeof(url));
 
@@ -486,7 +558,7 @@ int main(void)
         }
         printf("test_nomem: mariadb skipped, no URL in the environment\n");
     } else {
-        failures += run_all(url, scenario, "unit of work")
+        failures += run_all(url, scenario, "unit of work") + run_all(url, scenario_items, "items")
                     + run_all(url, scenario_batch, "batch and txn_run");
     }
     return failures > 0;
