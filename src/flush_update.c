@@ -9,13 +9,25 @@
 /* UPDATE t SET <changed> [, version = version + 1] WHERE pk = ? [AND version = ?] */
 static uint64_t changed_mask(const struct obj *o);
 
+/* Is field i of o in the SET list of its UPDATE? (mask: changed_mask(o),
+ * worked out once per row; models of more than 63 fields compare again.) */
+static int sets(const struct obj *o, int i, uint64_t mask, const dbs_field *only)
+{
+    const dbs_field *fd = &o->m->fields[i];
+
+    if (only != NULL)
+        return fd == only;
+    return o->m->n_fields <= 63 ? (int)((mask >> i) & 1) : dbs__obj_changed(o, fd);
+}
+
 /* UPDATE t SET <changed> ..., built once per shape of change */
-static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, dbs_stmt **out)
+static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, uint64_t mask,
+                       dbs_stmt **out)
 {
     const dbs_model *m = o->m;
     struct model_info *mi = dbs__uow_model(u, m);
     const dbs_field *pk = mi->pk;
-    struct shape_key key = { m, only == NULL ? changed_mask(o) : 0, only, 'U' };
+    struct shape_key key = { m, only == NULL ? mask : 0, only, 'U' };
     char *sql = NULL, *set = NULL, *c;
     size_t len = 0;
     int i, rc, n = 0, bad = 0;
@@ -29,8 +41,7 @@ static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, dbs_stm
      * with a column left out is ever sent */
     for (i = 0; i < m->n_fields && !bad; i++) {
         const dbs_field *fd = &m->fields[i];
-        if (fd == pk || fd == mi->version || (only != NULL && fd != only)
-            || (only == NULL && !dbs__obj_changed(o, fd)))
+        if (fd == pk || fd == mi->version || !sets(o, i, mask, only))
             continue;
         if ((c = dbs__quote(u->s, fd->column)) == NULL)
             bad = 1;
@@ -75,15 +86,15 @@ static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
     const dbs_model *m = o->m;
     struct model_info *mi = dbs__uow_model(u, m);
     const dbs_field *pk = mi->pk;
+    uint64_t mask = only == NULL ? changed_mask(o) : 0;
     int i, idx = 0, rc;
     dbs_stmt *st = NULL;
     int64_t affected = 0;
 
-    rc = update_stmt(u, o, only, &st);
+    rc = update_stmt(u, o, only, mask, &st);
     for (i = 0; rc == DBS_OK && i < m->n_fields; i++) {
         const dbs_field *fd = &m->fields[i];
-        if (fd == pk || fd == mi->version || (only != NULL && fd != only)
-            || (only == NULL && !dbs__obj_changed(o, fd)))
+        if (fd == pk || fd == mi->version || !sets(o, i, mask, only))
             continue;
         rc = dbs__field_bind(st, ++idx, fd, o->ptr);
     }
