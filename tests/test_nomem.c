@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "dbsession.h"
+#include "models.h"
 
 /* ---- the allocator under test ---- */
 
@@ -224,6 +225,19 @@ static const dbs_field item_fields[] = {
 };
 static const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
 
+/* node (a tree) and ca, cb (a cycle through a nullable link): tests/models.h */
+
+/* a text primary key the program assigns */
+struct tag {
+    char *name;
+    int64_t uses;
+};
+static const dbs_field tag_fields[] = {
+    DBS_FIELD_TEXT(struct tag, name, "name", DBS_PK),
+    DBS_FIELD_INT64(struct tag, uses, "uses", DBS_NOT_NULL),
+};
+static const dbs_model tag_model = DBS_MODEL(struct tag, "tags", tag_fields);
+
 enum { N_TASKS = 6 };
 
 struct run {
@@ -251,6 +265,18 @@ static int64_t count_rows(dbs_session *s, const char *table)
     if (dbs_stmt_prepare(&st, s, sql) == DBS_OK && dbs_stmt_step(st) == DBS_ROW)
         dbs_stmt_column_int64(st, 0, &n);
     dbs_stmt_free(st);
+    return n;
+}
+
+/* rows in table, counted without failing an allocation: -1 on error */
+static int64_t count_quiet(dbs_session *s, const char *table)
+{
+    long saved = countdown;
+    int64_t n;
+
+    countdown = -1;
+    n = count_rows(s, table);
+    countdown = saved;
     return n;
 }
 
@@ -324,14 +350,9 @@ static void scenario(dbs_session *s, struct run *r)
     STEP("delete project", dbs_uow_delete(u, &project_model, &p));
     STEP("commit deletes", dbs_uow_commit(u));
     /* a failure the library absorbed must not have lost a write */
-    {
-        long saved = countdown;
-        countdown = -1;
-        if (count_rows(s, "tasks") != 0 || count_rows(s, "projects") != 0) {
-            r->rc = DBS_ERROR;
-            r->step = "rows left after the last commit";
-        }
-        countdown = saved;
+    if (count_quiet(s, "tasks") != 0 || count_quiet(s, "projects") != 0) {
+        r->rc = DBS_ERROR;
+        r->step = "rows left after the last commit";
     }
 out:
     dbs_query_free(q);
@@ -376,14 +397,72 @@ static void scenario_items(dbs_session *s, struct run *r)
     STEP("refresh", dbs_uow_refresh(u, &item_model, &a));
     STEP("delete", dbs_uow_delete(u, &item_model, b));
     STEP("commit delete", dbs_uow_commit(u));
+    if (count_quiet(s, "items") != 1 || a.qty != 3 || a.version < 2) {
+        r->rc = DBS_ERROR;
+        r->step = "items after the last commit";
+    }
+out:
+    check_usable(s, r);
+    dbs_uow_free(u);
+}
+
+/* A three-level tree (levels, key copies), a cycle through a nullable link
+ * (fix-up UPDATE), text keys (long ones need their own memory), get by text
+ * key, and the tree deleted leaves first in one flush. */
+static void scenario_graph(dbs_session *s, struct run *r)
+{
+    static const dbs_model *const models[] = { &node_model, &ca_model, &cb_model, &tag_model };
+    struct node n[7];
+    struct ca a = { 0 };
+    struct cb b = { 0 };
+    struct tag t1 = { "short", 1 }, t2 = { "a tag whose name is longer than any key buffer", 2 };
+    void *got = NULL;
+    dbs_uow *u = NULL;
+    int i;
+
+    memset(n, 0, sizeof(n));
+    STEP("create_all", dbs_model_create_all(s, models, 4));
+    STEP("uow_new", dbs_uow_new(&u, s));
+    for (i = 6; i >= 0; i--) {           /* leaves first */
+        snprintf(n[i].name, sizeof(n[i].name), "n%d", i);
+        n[i].parent_null = i == 0;
+        n[i].parent = i == 0 ? NULL : &n[(i - 1) / 2];
+        STEP("add node", dbs_uow_add(u, &node_model, &n[i]));
+    }
+    a.b = &b;
+    b.a = &a;
+    STEP("add cb", dbs_uow_add(u, &cb_model, &b));
+    STEP("add ca", dbs_uow_add(u, &ca_model, &a));
+    STEP("add tag", dbs_uow_add(u, &tag_model, &t1));
+    STEP("add long tag", dbs_uow_add(u, &tag_model, &t2));
+    STEP("commit", dbs_uow_commit(u));
+    STEP("expunge_all", (dbs_uow_expunge_all(u), DBS_OK));
+    STEP("get text", dbs_uow_get_text(u, &tag_model, t2.name, &got));
+    if (got == NULL || ((struct tag *)got)->uses != 2) {
+        r->rc = DBS_ERROR;
+        r->step = "the long tag loaded";
+        goto out;
+    }
+    ((struct tag *)got)->uses = 3;
+    STEP("get node", dbs_uow_get(u, &node_model, n[0].id, &got));
+    STEP("commit update", dbs_uow_commit(u));
+    dbs_uow_expunge_all(u);
     {
-        long saved = countdown;
-        countdown = -1;
-        if (count_rows(s, "items") != 1 || a.qty != 3 || a.version < 2) {
-            r->rc = DBS_ERROR;
-            r->step = "items after the last commit";
-        }
-        countdown = saved;
+        dbs_query *q = NULL;
+        void *row;
+        int rc;
+        STEP("query nodes", dbs_uow_query(&q, u, &node_model, NULL));
+        while ((rc = dbs_query_next(q, &row)) == DBS_ROW)
+            if ((rc = dbs_uow_delete(u, &node_model, row)) < 0)
+                break;
+        dbs_query_free(q);
+        STEP("delete nodes", rc == DBS_DONE ? DBS_OK : rc);
+    }
+    STEP("commit deletes", dbs_uow_commit(u));
+    if (count_quiet(s, "nodes") != 0 || count_quiet(s, "cyc_a") != 1
+        || count_quiet(s, "tags") != 2 || count_quiet(s, "tags WHERE uses = 3") != 1) {
+        r->rc = DBS_ERROR;
+        r->step = "rows after the graph";
     }
 out:
     check_usable(s, r);
@@ -426,14 +505,9 @@ static void scenario_batch(dbs_session *s, struct run *r)
     dbs_batch_free(b);
     b = NULL;
     STEP("txn_run", dbs_txn_run(s, txn_work, NULL));
-    {
-        long saved = countdown;
-        countdown = -1;
-        if (count_rows(s, "projects") != 10) {
-            r->rc = DBS_ERROR;
-            r->step = "rows after the batch and txn_run";
-        }
-        countdown = saved;
+    if (count_quiet(s, "projects") != 10) {
+        r->rc = DBS_ERROR;
+        r->step = "rows after the batch and txn_run";
     }
 out:
     dbs_batch_free(b);
@@ -463,12 +537,13 @@ static int mariadb_url(char *out, size_t size)
 
 static int fresh_schema(const char *url)
 {
-    static const dbs_model *const models[] = { &project_model, &task_model, &item_model };
+    static const dbs_model *const models[] = { &project_model, &task_model, &item_model,
+                                               &node_model, &ca_model, &cb_model, &tag_model };
     dbs_session *s = NULL;
     int rc = dbs_session_open(&s, url);
 
     if (rc == DBS_OK)
-        rc = dbs_model_drop_all(s, models, 3);
+        rc = dbs_model_drop_all(s, models, 7);
     dbs_session_close(s);
     return rc;
 }
@@ -543,6 +618,7 @@ int main(void)
     char url[512];
     int failures = run_all("sqlite::memory:", scenario, "unit of work")
                    + run_all("sqlite::memory:", scenario_items, "items")
+                   + run_all("sqlite::memory:", scenario_graph, "graph")
                    + run_all("sqlite::memory:", scenario_batch, "batch and txn_run");
     int m = mariadb_url(url, sizeof(url));
 
@@ -559,6 +635,7 @@ int main(void)
         printf("test_nomem: mariadb skipped, no URL in the environment\n");
     } else {
         failures += run_all(url, scenario, "unit of work") + run_all(url, scenario_items, "items")
+                    + run_all(url, scenario_graph, "graph")
                     + run_all(url, scenario_batch, "batch and txn_run");
     }
     return failures > 0;

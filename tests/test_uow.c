@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "models.h"
 
 /* ---- models ---- */
 
@@ -70,48 +71,7 @@ static const dbs_field item_fields[] = {
 };
 static const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
 
-/* a tree: nullable parent in the same table */
-struct node {
-    int64_t id;
-    int64_t parent_id;
-    int parent_null;
-    char name[32];
-    struct node *parent;
-};
-extern const dbs_model node_model;
-static const dbs_field node_fields[] = {
-    DBS_FIELD_INT64(struct node, id, "id", DBS_PK | DBS_AUTOINC),
-    DBS_FIELD_FK_REF_NULLABLE(struct node, parent_id, parent_null, "parent_id", 0, &node_model,
-                              DBS_ON_DELETE_RESTRICT, parent),
-    DBS_FIELD_CHARS(struct node, name, "name", DBS_NOT_NULL),
-};
-const dbs_model node_model = DBS_MODEL(struct node, "nodes", node_fields);
-
-/* two tables pointing at each other: a nullable link breaks the cycle */
-struct ca;
-struct cb {
-    int64_t id;
-    int64_t a_id;
-    struct ca *a;
-};
-struct ca {
-    int64_t id;
-    int64_t b_id;
-    int b_null;
-    struct cb *b;
-};
-extern const dbs_model ca_model, cb_model;
-static const dbs_field ca_fields[] = {
-    DBS_FIELD_INT64(struct ca, id, "id", DBS_PK | DBS_AUTOINC),
-    DBS_FIELD_FK_REF_NULLABLE(struct ca, b_id, b_null, "b_id", 0, &cb_model,
-                              DBS_ON_DELETE_SET_NULL, b),
-};
-static const dbs_field cb_fields[] = {
-    DBS_FIELD_INT64(struct cb, id, "id", DBS_PK | DBS_AUTOINC),
-    DBS_FIELD_FK_REF(struct cb, a_id, "a_id", DBS_NOT_NULL, &ca_model, DBS_ON_DELETE_CASCADE, a),
-};
-const dbs_model ca_model = DBS_MODEL(struct ca, "cyc_a", ca_fields);
-const dbs_model cb_model = DBS_MODEL(struct cb, "cyc_b", cb_fields);
+/* node (a tree), ca and cb (a cycle through a nullable link): tests/models.h */
 
 /* the same cycle with both links NOT NULL: no order can exist */
 struct xb;
