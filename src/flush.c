@@ -123,7 +123,9 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
     e->state = o->state;
     e->deleted = o->deleted;
     e->in_map = o->in_map;
-    if (with_image) {
+    /* An UPDATE changes the struct itself only through its version column:
+     * without one there is nothing to put back on failure, and no image */
+    if (with_image && dbs__uow_model(fl->u, o->m)->version != NULL) {
         /* from the flush's arena: no malloc and free per row */
         if ((e->image = dbs__arena_alloc(&fl->images, dbs__image_size(o->m, o->ptr))) == NULL)
             return NOMEM(fl->u);

@@ -10,7 +10,7 @@
 struct jentry {
     struct obj *o;
     void *snap;              /* its snapshot before (ownership returns on failure) */
-    void *image;             /* updates: the struct before, with unflushed values (fl->images) */
+    void *image;             /* versioned updates: the struct before (fl->images), or NULL */
     unsigned char state, deleted, in_map;
 };
 
