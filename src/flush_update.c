@@ -487,44 +487,33 @@ static struct obj *doomed_parent(struct flush *fl, const struct obj *o, const db
     return p != NULL && p != o && p->mark == 1 ? p : NULL;
 }
 
-/* Each row to delete counts the rows still to delete that point at it
- * (mark 1: in this delete, not yet gone). O(rows), through the identity map. */
-static void count_doomed_children(struct flush *fl, struct obj *const *rows, size_t n)
-{
-    const dbs_model *m = rows[0]->m;
-    size_t i;
-    int k;
-
-    for (k = 0; k < m->n_fields; k++) {
-        if (m->fields[k].ref != m)
-            continue;
-        for (i = 0; i < n; i++) {
-            struct obj *p = doomed_parent(fl, rows[i], &m->fields[k]);
-            if (p != NULL)
-                p->nref++;
-        }
-    }
-}
-
-/* The rows of a round are going: their parents lose a child each, and those
- * left with none make the next round (into next, *nnext of them). */
-static void release_parents(struct flush *fl, struct obj *const *rows, size_t n,
+/* Rows to delete count the rows still to delete that point at them (mark 1:
+ * in this delete, not yet gone), through the identity map: O(rows).
+ * With next == NULL each parent of rows gains a child; otherwise rows are
+ * going, their parents lose one each, and those left with none go into next
+ * (*nnext of them): the next round. */
+static void doomed_children(struct flush *fl, struct obj *const *rows, size_t n,
                             struct obj **next, size_t *nnext)
 {
     const dbs_model *m = rows[0]->m;
-    size_t i;
+    size_t i, found = 0;
     int k;
 
-    *nnext = 0;
     for (k = 0; k < m->n_fields; k++) {
         if (m->fields[k].ref != m)
             continue;
         for (i = 0; i < n; i++) {
             struct obj *p = doomed_parent(fl, rows[i], &m->fields[k]);
-            if (p != NULL && --p->nref == 0)
-                next[(*nnext)++] = p;
+            if (p == NULL)
+                continue;
+            if (next == NULL)
+                p->nref++;
+            else if (--p->nref == 0)
+                next[found++] = p;
         }
     }
+    if (nnext != NULL)
+        *nnext = found;
 }
 
 static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
@@ -683,7 +672,7 @@ static int delete_table(struct flush *fl, const dbs_model *m)
         fl->rows[i]->mark = 1;
         fl->rows[i]->nref = 0;
     }
-    count_doomed_children(fl, fl->rows, fl->nrows);
+    doomed_children(fl, fl->rows, fl->nrows, NULL, NULL);
     for (k = 0, i = 0; i < fl->nrows; i++)
         if (fl->rows[i]->nref == 0)
             group[k++] = fl->rows[i];
@@ -694,7 +683,7 @@ static int delete_table(struct flush *fl, const dbs_model *m)
                               "other: delete the cycle's links first", m->table);
             break;
         }
-        release_parents(fl, group, k, next, &nk);
+        doomed_children(fl, group, k, next, &nk);
         for (i = 0; i < k; i++)
             group[i]->mark = 2;
         done += k;

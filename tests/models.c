@@ -1,6 +1,31 @@
 /* Models shared by test programs (tests/models.h). */
 #include "models.h"
 
+static const dbs_field project_fields[] = {
+    DBS_FIELD_INT64(struct project, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_CHARS(struct project, name, "name", DBS_NOT_NULL | DBS_UNIQUE),
+};
+const dbs_model project_model = DBS_MODEL(struct project, "projects", project_fields);
+
+static const dbs_field task_fields[] = {
+    DBS_FIELD_INT64(struct task, id, "id", DBS_PK | DBS_AUTOINC),
+    DBS_FIELD_FK_REF(struct task, project_id, "project_id", DBS_NOT_NULL, &project_model,
+                     DBS_ON_DELETE_RESTRICT, project),
+    DBS_FIELD_TEXT(struct task, title, "title", DBS_NOT_NULL),
+    DBS_FIELD_BOOL(struct task, done, "done", DBS_NOT_NULL, .default_sql = "0"),
+};
+const dbs_model task_model = DBS_MODEL(struct task, "tasks", task_fields);
+
+static const dbs_field item_fields[] = {
+    DBS_FIELD_INT64(struct item, id, "id", DBS_PK),
+    DBS_FIELD_TEXT(struct item, text, "text", 0),
+    DBS_FIELD_BLOB(struct item, blob, "blob", 0),
+    DBS_FIELD_DOUBLE_NULLABLE(struct item, price, price_null, "price", 0),
+    DBS_FIELD_INT32(struct item, qty, "qty", DBS_NOT_NULL, .check_sql = "qty >= 0"),
+    DBS_FIELD_INT64(struct item, version, "version", DBS_NOT_NULL | DBS_VERSION),
+};
+const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
+
 static const dbs_field node_fields[] = {
     DBS_FIELD_INT64(struct node, id, "id", DBS_PK | DBS_AUTOINC),
     DBS_FIELD_FK_REF_NULLABLE(struct node, parent_id, parent_null, "parent_id", 0, &node_model,

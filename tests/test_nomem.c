@@ -178,54 +178,7 @@ FILE *__wrap_open_memstream(char **buf, size_t *len)
 
 /* ---- the scenario ---- */
 
-struct project {
-    int64_t id;
-    char name[32];
-};
-extern const dbs_model project_model;
-static const dbs_field project_fields[] = {
-    DBS_FIELD_INT64(struct project, id, "id", DBS_PK | DBS_AUTOINC),
-    DBS_FIELD_CHARS(struct project, name, "name", DBS_NOT_NULL | DBS_UNIQUE),
-};
-const dbs_model project_model = DBS_MODEL(struct project, "projects", project_fields);
-
-struct task {
-    int64_t id;
-    int64_t project_id;
-    char *title;
-    int done;
-    struct project *project;
-};
-static const dbs_field task_fields[] = {
-    DBS_FIELD_INT64(struct task, id, "id", DBS_PK | DBS_AUTOINC),
-    DBS_FIELD_FK_REF(struct task, project_id, "project_id", DBS_NOT_NULL, &project_model,
-                     DBS_ON_DELETE_RESTRICT, project),
-    DBS_FIELD_TEXT(struct task, title, "title", DBS_NOT_NULL),
-    DBS_FIELD_BOOL(struct task, done, "done", DBS_NOT_NULL),
-};
-static const dbs_model task_model = DBS_MODEL(struct task, "tasks", task_fields);
-
-/* every kind of field, a key the program assigns, a version column */
-struct item {
-    int64_t id;
-    char *text;
-    dbs_blob blob;
-    double price;
-    int price_null;
-    int32_t qty;
-    int64_t version;
-};
-static const dbs_field item_fields[] = {
-    DBS_FIELD_INT64(struct item, id, "id", DBS_PK),
-    DBS_FIELD_TEXT(struct item, text, "text", 0),
-    DBS_FIELD_BLOB(struct item, blob, "blob", 0),
-    DBS_FIELD_DOUBLE_NULLABLE(struct item, price, price_null, "price", 0),
-    DBS_FIELD_INT32(struct item, qty, "qty", DBS_NOT_NULL, .check_sql = "qty >= 0"),
-    DBS_FIELD_INT64(struct item, version, "version", DBS_NOT_NULL | DBS_VERSION),
-};
-static const dbs_model item_model = DBS_MODEL(struct item, "items", item_fields);
-
-/* node (a tree) and ca, cb (a cycle through a nullable link): tests/models.h */
+/* project, task, item, node, ca and cb: tests/models.h */
 
 /* a text primary key the program assigns */
 struct tag {
