@@ -150,7 +150,10 @@ DBS_EXTERN(size_t) dbs_uow_count(const dbs_uow *u);
  * foreign keys), parents before children, and CREATE INDEX ix_<table>_<column>
  * on every foreign key column that is not a key or UNIQUE already (names
  * longer than 64 bytes are cut and end in a hash); dbs_model_drop_all() drops
- * the tables in reverse (IF EXISTS), their indexes with them.
+ * the tables in reverse (IF EXISTS), their indexes with them, rows and all:
+ * foreign keys are not checked while the DDL runs (MariaDB: FOREIGN_KEY_CHECKS;
+ * SQLite: PRAGMA foreign_keys, which SQLite ignores inside a transaction, where
+ * rows still referenced through ON DELETE RESTRICT make the drop fail).
  * @return DBS_OK; DBS_ECYCLE; an engine error.
  * @remark SQLite: an autoincrement key is INTEGER PRIMARY KEY AUTOINCREMENT;
  *         MariaDB: BIGINT AUTO_INCREMENT, InnoDB, utf8mb4.
