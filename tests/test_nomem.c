@@ -14,8 +14,10 @@
  *   scenario's last commit leaves no row behind;
  * - free every allocation it made by the end of its teardown (counted here;
  *   ASan and valgrind, when the suite runs under them, check the rest).
- * On SQLite in memory, and on MariaDB when the matrix has its URL (its batch
- * statements: INSERT ... RETURNING, CASE, IN). The engines' own allocations
+ * On every backend of the test matrix (SQLite in a file and in memory,
+ * MariaDB over the socket and over TCP, in a database of its own; a MariaDB
+ * backend named in DBS_TEST_REQUIRE must be there), MariaDB with its batch
+ * statements: INSERT ... RETURNING, CASE, IN. The engines' own allocations
  * are not failed: SQLite's and the connector's out-of-memory handling is
  * theirs to test.
  */
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbsession.h"
 #include "models.h"
@@ -469,9 +472,9 @@ out:
 
 /* MariaDB: a database of this program's own, like the test harness makes
  * (dbs_test_nomem), so that programs run in parallel do not collide. */
-static int mariadb_url(char *out, size_t size)
+static int mariadb_url(const char *env, char *out, size_t size)
 {
-    const char *url = getenv("DBS_TEST_MARIADB_URL"), *auth, *q, *slash;
+    const char *url = getenv(env), *auth, *q, *slash;
     dbs_session *s = NULL;
     int rc;
 
@@ -495,14 +498,15 @@ static int fresh_schema(const char *url)
     dbs_session *s = NULL;
     int rc = dbs_session_open(&s, url);
 
-    if (rc == DBS_OK)
-        rc = dbs_model_drop_all(s, models, 7);
+    if (rc == DBS_OK && (rc = dbs_model_drop_all(s, models, 7)) < 0)
+        printf("%s: drop_all: %s\n", url, dbs_error_last(s)->message);
     dbs_session_close(s);
     return rc;
 }
 
 /* Every run of a scenario on url, the Nth allocation failing in run N. */
-static int run_all(const char *url, void (*play)(dbs_session *, struct run *), const char *what)
+static int run_all(const char *url, const char *backend,
+                   void (*play)(dbs_session *, struct run *), const char *what)
 {
     long n;
     int failures = 0, runs = 0, enomem = 0;
@@ -513,7 +517,8 @@ static int run_all(const char *url, void (*play)(dbs_session *, struct run *), c
         int rc;
 
         if (fresh_schema(url) < 0) {
-            printf("%s: cannot drop the tables of the last run\n", url);
+            printf("%s: cannot drop the tables of the last run (after run %ld): %s\n", url,
+                   n - 1, dbs_error_last(NULL)->message);
             return failures + 1;
         }
         memset(live, 0, sizeof(live));
@@ -560,36 +565,70 @@ static int run_all(const char *url, void (*play)(dbs_session *, struct run *), c
         }
     }
     printf("test_nomem %s, %s: %d runs (the last without a failing allocation), %d reported "
-           "DBS_ENOMEM, %d problem(s)\n", what, strncmp(url, "sqlite", 6) == 0 ? url : "mariadb",
-           runs, enomem, failures);
+           "DBS_ENOMEM, %d problem(s)\n", what, backend, runs, enomem, failures);
     return failures;
 }
 
+/* name appears in the comma-separated list */
+static int listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p;
+
+    for (p = list; p != NULL && *p != '\0'; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* The backends of the test matrix (tests/harness.c), each with every scenario. */
 int main(void)
 {
-    const char *require = getenv("DBS_TEST_REQUIRE");
-    char url[512];
-    int failures = run_all("sqlite::memory:", scenario, "unit of work")
-                   + run_all("sqlite::memory:", scenario_items, "items")
-                   + run_all("sqlite::memory:", scenario_graph, "graph")
-                   + run_all("sqlite::memory:", scenario_batch, "batch and txn_run");
-    int m = mariadb_url(url, sizeof(url));
+    static const struct {
+        const char *name, *env;
+    } matrix[] = {
+        { "sqlite", NULL },
+        { "sqlite-memory", NULL },
+        { "mariadb", "DBS_TEST_MARIADB_URL" },
+        { "mariadb-tcp", "DBS_TEST_MARIADB_TCP_URL" },
+    };
+    const char *require = getenv("DBS_TEST_REQUIRE"), *only = getenv("DBS_TEST_BACKENDS");
+    char url[512], dir[] = "/tmp/dbs-nomem.XXXXXX", file[64];
+    int failures = 0;
+    size_t i;
 
-    if (m < 0) {
-        printf("test_nomem: cannot make the MariaDB database\n");
+    if (mkdtemp(dir) == NULL)
         return 99;
-    }
-    if (m == 0) {
-        if (require != NULL && strstr(require, "mariadb") != NULL) {
-            printf("test_nomem: MariaDB is required (DBS_TEST_REQUIRE) but "
-                   "DBS_TEST_MARIADB_URL is not set: failing\n");
-            return 99;
+    snprintf(file, sizeof(file), "%s/nomem.db", dir);
+    for (i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+        const char *name = matrix[i].name;
+        if (only != NULL && *only != '\0' && !listed(only, name))
+            continue;
+        if (matrix[i].env == NULL) {
+            snprintf(url, sizeof(url), "sqlite:%s",
+                     strcmp(name, "sqlite") == 0 ? file : ":memory:");
+        } else {
+            int m = mariadb_url(matrix[i].env, url, sizeof(url));
+            if (m < 0) {
+                printf("test_nomem: %s: cannot make the database dbs_test_nomem\n", name);
+                return 99;
+            }
+            if (m == 0) {
+                if (require != NULL && listed(require, name)) {
+                    printf("test_nomem: %s is required (DBS_TEST_REQUIRE) but %s is not set: "
+                           "failing\n", name, matrix[i].env);
+                    return 99;
+                }
+                printf("test_nomem: %s skipped, no URL in the environment\n", name);
+                continue;
+            }
         }
-        printf("test_nomem: mariadb skipped, no URL in the environment\n");
-    } else {
-        failures += run_all(url, scenario, "unit of work") + run_all(url, scenario_items, "items")
-                    + run_all(url, scenario_graph, "graph")
-                    + run_all(url, scenario_batch, "batch and txn_run");
+        failures += run_all(url, name, scenario, "unit of work")
+                    + run_all(url, name, scenario_items, "items")
+                    + run_all(url, name, scenario_graph, "graph")
+                    + run_all(url, name, scenario_batch, "batch and txn_run");
     }
+    unlink(file);
+    rmdir(dir);
     return failures > 0;
 }
