@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "testdb.h"
 
 const char *dbs_test_url;
 const char *dbs_test_backend;
@@ -237,37 +238,6 @@ static int run_group(const char *feature, const char *backend, const struct CMUn
     return failed;
 }
 
-/*
- * Each test program gets a database of its own on MariaDB (dbs_test_<feature>),
- * so that programs run in parallel by make -j never drop each other's tables.
- * Returns the URL to use, or NULL when the database cannot be made.
- */
-static const char *own_database(const char *url, const char *feature)
-{
-    const char *auth = strstr(url, "://"), *q = strchr(url, '?'), *slash;
-    dbs_session *s = NULL;
-    char sql[256];
-    int rc;
-
-    if (auth == NULL)
-        return NULL;
-    slash = strchr(auth + 3, '/');
-    if (slash == NULL || (q != NULL && slash > q))
-        return NULL;
-    snprintf(mariadb_url, sizeof(mariadb_url), "%.*s/dbs_test_%s%s", (int)(slash - url), url,
-             feature, q != NULL ? q : "");
-    if (dbs_session_open(&s, url) != DBS_OK) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", feature, url, dbs_error_last(NULL)->message);
-        return NULL;
-    }
-    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS dbs_test_%s", feature);
-    rc = dbs_session_exec(s, sql);
-    if (rc != DBS_OK)
-        fprintf(stderr, "%s: %s: %s\n", feature, sql, dbs_error_last(s)->message);
-    dbs_session_close(s);
-    return rc == DBS_OK ? mariadb_url : NULL;
-}
-
 int dbs_test_main(const char *feature, const struct CMUnitTest *tests, size_t n)
 {
     const char *only = getenv("DBS_TEST_BACKENDS");
@@ -293,9 +263,13 @@ int dbs_test_main(const char *feature, const struct CMUnitTest *tests, size_t n)
             url = getenv(matrix[i].env);
             if (!HAVE_MARIADB)
                 url = NULL;     /* configured --without-mariadb */
-            if (url != NULL && *url != '\0' && (url = own_database(url, feature)) == NULL) {
-                failed = 99;
-                break;
+            /* a database of its own (dbs_test_<feature>): make -j runs programs at once */
+            if (url != NULL && *url != '\0') {
+                if (dbs_test_own_database(url, feature, mariadb_url, sizeof(mariadb_url)) < 0) {
+                    failed = 99;
+                    break;
+                }
+                url = mariadb_url;
             }
         }
         if (url == NULL || *url == '\0') {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "testdb.h"
 
 static int64_t connection_id(dbs_session *s)
 {
@@ -132,11 +133,7 @@ static void conn__wrong_password_is_permission(void **state)
 /* The test URL with another database name. */
 static void url_with_database(char *buf, size_t size, const char *db)
 {
-    const char *slash = strchr(strstr(dbs_test_url, "://") + 3, '/');
-    const char *q = strchr(dbs_test_url, '?');
-
-    snprintf(buf, size, "%.*s/%s%s", (int)(slash - dbs_test_url), dbs_test_url, db,
-             q != NULL ? q : "");
+    assert_int_equal(dbs_test_url_database(dbs_test_url, db, buf, size), 0);
 }
 
 static void conn__unknown_database_is_undefined(void **state)

@@ -30,6 +30,7 @@
 
 #include "dbsession.h"
 #include "models.h"
+#include "testdb.h"
 
 /* ---- the allocator under test ---- */
 
@@ -470,25 +471,15 @@ out:
     check_usable(s, r);
 }
 
-/* MariaDB: a database of this program's own, like the test harness makes
- * (dbs_test_nomem), so that programs run in parallel do not collide. */
+/* MariaDB: the database of this program's own (tests/testdb.h), or 0 when
+ * env has no URL. */
 static int mariadb_url(const char *env, char *out, size_t size)
 {
-    const char *url = getenv(env), *auth, *q, *slash;
-    dbs_session *s = NULL;
-    int rc;
+    const char *url = getenv(env);
 
-    if (url == NULL || *url == '\0' || (auth = strstr(url, "://")) == NULL)
+    if (url == NULL || *url == '\0')
         return 0;
-    q = strchr(url, '?');
-    if ((slash = strchr(auth + 3, '/')) == NULL || (q != NULL && slash > q))
-        return -1;
-    snprintf(out, size, "%.*s/dbs_test_nomem%s", (int)(slash - url), url, q != NULL ? q : "");
-    if (dbs_session_open(&s, url) != DBS_OK)
-        return -1;
-    rc = dbs_session_exec(s, "CREATE DATABASE IF NOT EXISTS dbs_test_nomem");
-    dbs_session_close(s);
-    return rc == DBS_OK ? 1 : -1;
+    return dbs_test_own_database(url, "nomem", out, size) < 0 ? -1 : 1;
 }
 
 static int fresh_schema(const char *url)
