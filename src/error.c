@@ -9,11 +9,9 @@
  * a UTF-8 sequence when it has to cut. */
 static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
 {
-    size_t n = 0;
+    /* strnlen, not a byte loop: every engine error passes here */
+    size_t n = src != NULL ? strnlen(src, len < cap ? len : cap) : 0;
 
-    if (src != NULL)
-        while (n < len && src[n] != '\0')
-            n++;
     if (n >= cap) {
         n = cap - 1;
         while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
@@ -46,7 +44,19 @@ void dbs__err_clear(struct dbs_err *e)
     e->pub.backend = backend;
     e->message[0] = e->constraint[0] = e->table[0] = e->ref_table[0] = '\0';
     e->colbuf_used = 0;
+    e->finish = NULL;
+    e->hint[0] = '\0';
     point_fields(e);
+}
+
+void dbs__err_finish(struct dbs_err *e)
+{
+    void (*finish)(struct dbs_err *) = e->finish;
+
+    if (finish != NULL) {
+        e->finish = NULL;
+        finish(e);
+    }
 }
 
 void dbs__err_set_backend(struct dbs_err *e, const char *backend)

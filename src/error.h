@@ -17,6 +17,13 @@ struct dbs_err {
     char ref_table[256];
     char colbuf[1024];      /* column names, each NUL-terminated, in order */
     size_t colbuf_used;
+    /* Names a backend reads from the message are parsed when the error is
+     * read (dbs_error_last), not when it happens: a loop that only checks the
+     * returned kind pays for the classification, not for the parse. finish
+     * works on this slot alone (message, native code, hint), so the slot can
+     * be copied, and the statement freed, before it runs. */
+    void (*finish)(struct dbs_err *e);
+    char hint[256];         /* the backend's context for finish */
 };
 
 /* Reset to "no error"; keeps the backend name. */
@@ -40,6 +47,9 @@ void dbs__err_set_ref_table(struct dbs_err *e, const char *name, size_t len);
 /* Append one column; returns -1 (and adds nothing) when full. */
 int dbs__err_add_column(struct dbs_err *e, const char *name, size_t len);
 void dbs__err_clear_columns(struct dbs_err *e);
+
+/* Run the pending finish, if any: the public fields are complete after it. */
+void dbs__err_finish(struct dbs_err *e);
 
 /* Copy one slot into another (the thread slot into a session's, say). */
 void dbs__err_copy(struct dbs_err *dst, const struct dbs_err *src);

@@ -213,7 +213,12 @@ const char *dbs_session_backend(const dbs_session *s)
 
 const dbs_error *dbs_error_last(const dbs_session *s)
 {
-    return s != NULL ? &s->err.pub : &dbs__err_thread()->pub;
+    /* The session is const to the caller; its error slot is the library's,
+     * and completing it on first read changes nothing the caller can see. */
+    struct dbs_err *e = s != NULL ? (struct dbs_err *)&s->err : dbs__err_thread();
+
+    dbs__err_finish(e);
+    return &e->pub;
 }
 
 dbs_txn_state dbs_session_state(const dbs_session *s)

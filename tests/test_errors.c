@@ -337,6 +337,20 @@ static void run_case(void **state)
     if (x->columns != NULL)
         check_columns(e, x->columns, c->name);
     assert_int_equal(e->retryable, 0);
+    /* names may be parsed on the first read: a second read and a copy agree */
+    assert_ptr_equal(dbs_error_last(s), e);
+    if (x->columns != NULL)
+        check_columns(dbs_error_last(s), x->columns, c->name);
+    {
+        dbs_error *copy = NULL;
+
+        assert_int_equal(dbs_error_copy(&copy, e), DBS_OK);
+        assert_string_equal(copy->table, e->table);
+        assert_int_equal(copy->n_columns, e->n_columns);
+        for (i = 0; i < e->n_columns; i++)
+            assert_string_equal(copy->columns[i], e->columns[i]);
+        dbs_error_free(copy);
+    }
     /* the session is still usable */
     assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
     assert_dbs_ok(dbs_session_exec(s, "SELECT 1"), s);

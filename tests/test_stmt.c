@@ -26,12 +26,10 @@ struct dbs_value_spec {
     size_t blen;
 };
 
-static void insert_row(dbs_session *s, int64_t *id_out, const struct dbs_value_spec *v)
+/* Bind one row's values to an INSERT INTO t (i, d, s, b) and run it. */
+static void insert_with(dbs_session *s, dbs_stmt *st, int64_t *id_out,
+                        const struct dbs_value_spec *v)
 {
-    dbs_stmt *st = NULL;
-
-    assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO t (i, d, s, b) VALUES (?, ?, ?, ?)"), s);
-    assert_int_equal(dbs_stmt_param_count(st), 4);
     assert_dbs_ok(v->i_null ? dbs_stmt_bind_null(st, 1) : dbs_stmt_bind_int64(st, 1, v->i), s);
     assert_dbs_ok(v->d_null ? dbs_stmt_bind_null(st, 2) : dbs_stmt_bind_double(st, 2, v->d), s);
     assert_dbs_ok(v->s == NULL ? dbs_stmt_bind_null(st, 3)
@@ -41,6 +39,15 @@ static void insert_row(dbs_session *s, int64_t *id_out, const struct dbs_value_s
     assert_dbs_rc(DBS_DONE, dbs_stmt_step(st), s);
     assert_dbs_ok(dbs_stmt_last_insert_id(st, id_out), s);
     assert_true(*id_out > 0);
+}
+
+static void insert_row(dbs_session *s, int64_t *id_out, const struct dbs_value_spec *v)
+{
+    dbs_stmt *st = NULL;
+
+    assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO t (i, d, s, b) VALUES (?, ?, ?, ?)"), s);
+    assert_int_equal(dbs_stmt_param_count(st), 4);
+    insert_with(s, st, id_out, v);
     dbs_stmt_free(st);
 }
 
@@ -104,6 +111,40 @@ static void stmt__bind_every_type_roundtrips(void **state)
     for (k = 0; k < sizeof(cases) / sizeof(*cases); k++)
         roundtrip(s, &cases[k]);
     assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM t"), 5);
+}
+
+/*
+ * One prepared statement, executed again and again while every parameter
+ * changes type (value, NULL, empty, longer text): backends that keep their
+ * bindings between executes (MariaDB hands them over only when a type or a
+ * buffer changed) must still send what was bound last.
+ */
+static void stmt__one_statement_rebound_with_changing_types(void **state)
+{
+    dbs_session *s = *state;
+    static const char blob[] = { 'x', '\0', 'y' };
+    static char longer[300];
+    const struct dbs_value_spec cases[] = {
+        { 0, 7, 0, 1.5, "ab", 2, blob, 3 },
+        { 0, 8, 0, 2.5, "cd", 2, blob, 2 },                  /* same types, new values */
+        { 1, 0, 1, 0, NULL, 0, NULL, 0 },                    /* every one NULL */
+        { 0, 9, 0, -1, "", 0, "", 0 },                       /* back, empty */
+        { 0, 10, 0, 3, longer, sizeof(longer) - 1, blob, 1 }, /* text buffer grows */
+        { 1, 0, 0, 4, "ef", 2, NULL, 0 },
+        { 0, 11, 1, 0, "gh", 2, blob, 3 },
+    };
+    int64_t ids[sizeof(cases) / sizeof(*cases)];
+    dbs_stmt *st = NULL;
+    size_t k;
+
+    memset(longer, 'L', sizeof(longer) - 1);
+    make_table(s);
+    assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO t (i, d, s, b) VALUES (?, ?, ?, ?)"), s);
+    for (k = 0; k < sizeof(cases) / sizeof(*cases); k++)
+        insert_with(s, st, &ids[k], &cases[k]);
+    dbs_stmt_free(st);
+    for (k = 0; k < sizeof(cases) / sizeof(*cases); k++)
+        check_row(s, ids[k], &cases[k]);
 }
 
 static void stmt__empty_text_and_blob_are_not_null(void **state)
@@ -292,6 +333,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(stmt__bind_every_type_roundtrips,
+                                        dbs_test_setup, dbs_test_teardown),
+        cmocka_unit_test_setup_teardown(stmt__one_statement_rebound_with_changing_types,
                                         dbs_test_setup, dbs_test_teardown),
         cmocka_unit_test_setup_teardown(stmt__empty_text_and_blob_are_not_null,
                                         dbs_test_setup, dbs_test_teardown),

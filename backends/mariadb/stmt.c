@@ -65,7 +65,8 @@ struct mdb_stmt {
     int pending;                  /* more results (CALL) behind the stored one */
     unsigned int n_params;
     struct mdb_param *params;
-    MYSQL_BIND *pbind;
+    MYSQL_BIND *pbind;            /* what libmariadb was last given */
+    int unbound;                  /* pbind not handed to libmariadb yet */
     unsigned int n_res;           /* columns of the current result */
     unsigned int n_alloc;         /* result buffers allocated */
     struct mdb_col *cols;
@@ -161,6 +162,7 @@ static int alloc_params(struct mdb_stmt *st, struct dbs_err *err)
         return nomem(err);
     for (i = 0; i < st->n_params; i++)
         st->params[i].type = MYSQL_TYPE_NULL;
+    st->unbound = 1;
     return DBS_OK;
 }
 
@@ -197,30 +199,50 @@ int dbs__mdb_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *v,
     return DBS_OK;
 }
 
+/*
+ * Hand the parameters to libmariadb. Values are read from params[] at execute
+ * time, so the MYSQL_BIND array only needs handing over again when a type or
+ * a buffer address changed: a statement executed in a loop with new values
+ * skips mysql_stmt_bind_param, and with it the types sent on every execute.
+ */
 static int bind_params(struct mdb_stmt *st, struct dbs_err *err)
 {
     unsigned int i;
+    int changed = st->unbound;
 
     for (i = 0; i < st->n_params; i++) {
         struct mdb_param *p = &st->params[i];
         MYSQL_BIND *b = &st->pbind[i];
+        void *buf = NULL;
 
+        if (p->type == MYSQL_TYPE_LONGLONG)
+            buf = &p->i;
+        else if (p->type == MYSQL_TYPE_DOUBLE)
+            buf = &p->d;
+        else if (p->type != MYSQL_TYPE_NULL)
+            buf = p->ref != NULL ? (void *)p->ref : p->buf;
+        if (b->buffer_type == p->type && b->buffer == buf && b->is_null != NULL) {
+            b->buffer_length = p->len;      /* libmariadb reads *length, not this */
+            continue;
+        }
         memset(b, 0, sizeof(*b));
         b->buffer_type = p->type;
         p->is_null = p->type == MYSQL_TYPE_NULL;
         b->is_null = &p->is_null;
-        if (p->type == MYSQL_TYPE_LONGLONG) {
-            b->buffer = &p->i;
-        } else if (p->type == MYSQL_TYPE_DOUBLE) {
-            b->buffer = &p->d;
-        } else if (p->type != MYSQL_TYPE_NULL) {
-            b->buffer = p->ref != NULL ? (void *)p->ref : p->buf;
+        b->buffer = buf;
+        if (p->type == MYSQL_TYPE_STRING || p->type == MYSQL_TYPE_BLOB) {
             b->buffer_length = p->len;
             b->length = &p->len;
         }
+        changed = 1;
     }
-    if (st->n_params > 0 && mysql_stmt_bind_param(st->h, st->pbind) != 0)
+    if (!changed)
+        return DBS_OK;
+    if (st->n_params > 0 && mysql_stmt_bind_param(st->h, st->pbind) != 0) {
+        st->unbound = 1;
         return stmt_error(st, err);
+    }
+    st->unbound = 0;
     return DBS_OK;
 }
 

@@ -150,22 +150,11 @@ static int is_plain_name(const char *s)
     return 1;
 }
 
-static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
-                    struct sqlite_target *t)
+/* The names in a constraint message, against the statement's own table. */
+static void names(struct dbs_err *err, int code, const char *msg, const char *target)
 {
     const char *colon = strstr(msg, "failed: ");
     const char *body = colon != NULL ? colon + 8 : "";
-    const char *target;
-    enum dbs_sql_verb verb;
-
-    if ((code & 0xff) != SQLITE_CONSTRAINT)
-        return;          /* only constraint messages name anything */
-    if (!t->parsed) {
-        t->verb = dbs__sql_target(t->sql, t->table, sizeof(t->table));
-        t->parsed = 1;
-    }
-    verb = t->verb;
-    target = t->table;
 
     switch (code) {
     case SQLITE_CONSTRAINT_UNIQUE:
@@ -188,7 +177,36 @@ static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
             dbs__err_set_constraint(err, body, strlen(body));
         dbs__err_set_table(err, target, strlen(target));
         break;
+    default:
+        break;
+    }
+}
+
+/* dbs_err.finish: the slot holds the whole message and, as hint, the table. */
+static void finish_names(struct dbs_err *err)
+{
+    names(err, err->pub.native_code, err->message, err->hint);
+}
+
+static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
+                    struct sqlite_target *t)
+{
+    const char *target;
+    enum dbs_sql_verb verb;
+    size_t tlen;
+
+    if ((code & 0xff) != SQLITE_CONSTRAINT)
+        return;          /* only constraint messages name anything */
+    if (!t->parsed) {
+        t->verb = dbs__sql_target(t->sql, t->table, sizeof(t->table));
+        t->parsed = 1;
+    }
+    verb = t->verb;
+    target = t->table;
+
+    switch (code) {
     case SQLITE_CONSTRAINT_FOREIGNKEY:
+        /* read the schema now: it may have changed by the time the error is read */
         if (verb == DBS_SQL_INSERT) {
             err->pub.fk_direction = DBS_FK_MISSING_PARENT;
             dbs__err_set_table(err, target, strlen(target));
@@ -203,6 +221,15 @@ static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
         dbs__sqlite_fk_details(db, err, 1, verb, target);
         break;
     default:
+        /* Parsed from the message alone: left for the first read, unless the
+         * copy in the slot was cut (then only the full message will do). */
+        tlen = strlen(target);
+        if (tlen < sizeof(err->hint) && strnlen(msg, sizeof(err->message)) < sizeof(err->message)) {
+            memcpy(err->hint, target, tlen + 1);
+            err->finish = finish_names;
+        } else {
+            names(err, code, msg, target);
+        }
         break;
     }
 }
