@@ -225,7 +225,8 @@ static int before_commit(void *payload, int depth)
 static void after_commit(void *payload, int depth)
 {
     dbs_uow *u = payload;
-    struct obj *o, *next;
+    struct obj *o, *next, *ahead;
+    int i;
 
     if (depth >= u->n_levels)
         return;
@@ -245,8 +246,14 @@ static void after_commit(void *payload, int depth)
     if (depth != 1 || u->deleted_rows == 0)
         return;
     u->deleted_rows = 0;
+    for (ahead = u->head, i = 0; ahead != NULL && i < DBS__PREFETCH_AHEAD; i++)
+        ahead = ahead->next;
     for (o = u->head; o != NULL; o = next) {
         next = o->next;
+        if (ahead != NULL) {
+            DBS__PREFETCH(ahead->snap);     /* freed with the record */
+            ahead = ahead->next;
+        }
         if (o->deleted)
             dbs__uow_untrack(u, o);      /* the row is gone for good */
         else if (o->state == OBJ_PENDING)

@@ -65,6 +65,16 @@ static inline unsigned dbs__hash(const void *key, unsigned len)
 #include "dbsession/uow.h"
 #include "session.h"
 
+/* Walks over every tracked object ask for the memory of the object this many
+ * places ahead: records lie in order in their slabs, the structs and
+ * snapshots they point at need not. */
+#define DBS__PREFETCH_AHEAD 8
+#if defined(__GNUC__) || defined(__clang__)
+#define DBS__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define DBS__PREFETCH(p) ((void)(p))
+#endif
+
 enum obj_state {
     OBJ_PENDING,      /* added, not yet inserted */
     OBJ_PERSISTENT,   /* has a row; in the identity map */
