@@ -248,8 +248,8 @@ static int insert_one(struct flush *fl, struct obj *o)
 {
     dbs_uow *u = fl->u;
     const dbs_model *m = o->m;
-    const dbs_field *pk = dbs__model_pk(m);
     struct model_info *mi = dbs__uow_model(u, m);
+    const dbs_field *pk = mi->pk;
     int with_pk = !key_column_omitted(pk, o->ptr), rc;
     dbs_stmt *st = NULL;
     char *sql;

@@ -18,39 +18,6 @@ const dbs_field *dbs__model_pk(const dbs_model *m)
     return NULL;
 }
 
-int dbs__field_is_null(const dbs_field *f, const void *obj)
-{
-    const void *p = CAT(obj, f->offset);
-
-    switch (f->type) {
-    case DBS_FT_TEXT:
-        return *(char *const *)p == NULL;
-    case DBS_FT_BLOB:
-        return ((const dbs_blob *)p)->data == NULL && ((const dbs_blob *)p)->len == 0;
-    case DBS_FT_CHARS:
-        return 0;
-    default:
-        return f->null_offset != 0 && *(const int *)CAT(obj, f->null_offset - 1) != 0;
-    }
-}
-
-int64_t dbs__field_int(const dbs_field *f, const void *obj)
-{
-    const void *p = CAT(obj, f->offset);
-
-    switch (f->type) {
-    case DBS_FT_INT32:
-        return *(const int32_t *)p;
-    case DBS_FT_BOOL:
-        return *(const int *)p != 0;
-    case DBS_FT_INT64:
-    case DBS_FT_TIMESTAMP:
-        return *(const int64_t *)p;
-    default:
-        return 0;
-    }
-}
-
 void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null)
 {
     void *p = AT(obj, f->offset);

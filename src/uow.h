@@ -220,7 +220,23 @@ static inline struct undo *dbs__obj_undo(const dbs_uow *u, const struct obj *o)
 
 /* ---- model.c: fields ---- */
 const dbs_field *dbs__model_pk(const dbs_model *m);
-int dbs__field_is_null(const dbs_field *f, const void *obj);
+/* Inline: every bind, comparison and copy of a field asks these. */
+static inline int dbs__field_is_null(const dbs_field *f, const void *obj)
+{
+    const char *p = (const char *)obj + f->offset;
+
+    switch (f->type) {
+    case DBS_FT_TEXT:
+        return *(char *const *)p == NULL;
+    case DBS_FT_BLOB:
+        return ((const dbs_blob *)p)->data == NULL && ((const dbs_blob *)p)->len == 0;
+    case DBS_FT_CHARS:
+        return 0;
+    default:
+        return f->null_offset != 0 && *(const int *)((const char *)obj + f->null_offset - 1) != 0;
+    }
+}
+
 int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj);
 int dbs__field_load(struct obj *o, const dbs_field *f, void *obj, dbs_stmt *st, int col);
 int dbs__field_equal(const dbs_field *f, const void *a, const void *b);
@@ -231,7 +247,23 @@ static inline int dbs__obj_changed(const struct obj *o, const dbs_field *f)
     return o->snap_stale || !dbs__field_equal(f, o->ptr, o->snap);
 }
 
-int64_t dbs__field_int(const dbs_field *f, const void *obj);
+static inline int64_t dbs__field_int(const dbs_field *f, const void *obj)
+{
+    const char *p = (const char *)obj + f->offset;
+
+    switch (f->type) {
+    case DBS_FT_INT32:
+        return *(const int32_t *)p;
+    case DBS_FT_BOOL:
+        return *(const int *)p != 0;
+    case DBS_FT_INT64:
+    case DBS_FT_TIMESTAMP:
+        return *(const int64_t *)p;
+    default:
+        return 0;
+    }
+}
+
 void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
 /* deep copies of a whole struct image */
 void *dbs__image_new(const dbs_model *m, const void *obj);
