@@ -5,13 +5,10 @@
 
 #include "error.h"
 
-/* Copy at most len bytes (or up to NUL) into a fixed buffer, never splitting
- * a UTF-8 sequence when it has to cut. */
-static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
+/* Copy the n bytes at src (n already measured) into a fixed buffer, never
+ * splitting a UTF-8 sequence when it has to cut. */
+static void copy_n(char *dst, size_t cap, const char *src, size_t n)
 {
-    /* strnlen, not a byte loop: every engine error passes here */
-    size_t n = src != NULL ? strnlen(src, len < cap ? len : cap) : 0;
-
     if (n >= cap) {
         n = cap - 1;
         while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
@@ -20,6 +17,12 @@ static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
     if (n > 0)
         memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* Copy at most len bytes (or up to NUL) into a fixed buffer. */
+static void copy_cut(char *dst, size_t cap, const char *src, size_t len)
+{
+    copy_n(dst, cap, src, src != NULL ? strnlen(src, len < cap ? len : cap) : 0);
 }
 
 static void point_fields(struct dbs_err *e)
@@ -46,6 +49,7 @@ void dbs__err_clear(struct dbs_err *e)
     e->colbuf_used = 0;
     e->finish = NULL;
     e->hint[0] = '\0';
+    e->cut = 0;
     point_fields(e);
 }
 
@@ -79,12 +83,19 @@ int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
 int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int native,
                     const char *message)
 {
+    size_t n = message != NULL ? strnlen(message, sizeof(e->message)) : 0;
+    int i;
+
+    /* every failing statement passes here: one length, no helper calls */
     dbs__err_clear(e);
     e->pub.status = status;
     e->pub.native_code = native;
-    copy_cut(e->pub.sqlstate, sizeof(e->pub.sqlstate), sqlstate, 5);
-    copy_cut(e->message, sizeof(e->message), message, (size_t)-1);
-    e->pub.retryable = dbs_status_family(status) == DBS_ETRANSIENT;
+    for (i = 0; sqlstate != NULL && i < 5 && sqlstate[i] != '\0'; i++)
+        e->pub.sqlstate[i] = sqlstate[i];
+    e->pub.sqlstate[i] = '\0';
+    copy_n(e->message, sizeof(e->message), message, n);
+    e->cut = n == sizeof(e->message);
+    e->pub.retryable = status <= -100 && status / 100 * 100 == DBS_ETRANSIENT;
     return status;
 }
 

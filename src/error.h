@@ -24,6 +24,7 @@ struct dbs_err {
      * be copied, and the statement freed, before it runs. */
     void (*finish)(struct dbs_err *e);
     char hint[256];         /* the backend's context for finish */
+    int cut;                /* the engine's message was cut to fit `message` */
 };
 
 /* Reset to "no error"; keeps the backend name. */

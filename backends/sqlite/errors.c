@@ -199,6 +199,7 @@ static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
         return;          /* only constraint messages name anything */
     if (!t->parsed) {
         t->verb = dbs__sql_target(t->sql, t->table, sizeof(t->table));
+        t->table_len = strlen(t->table);
         t->parsed = 1;
     }
     verb = t->verb;
@@ -223,8 +224,8 @@ static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
     default:
         /* Parsed from the message alone: left for the first read, unless the
          * copy in the slot was cut (then only the full message will do). */
-        tlen = strlen(target);
-        if (tlen < sizeof(err->hint) && strnlen(msg, sizeof(err->message)) < sizeof(err->message)) {
+        tlen = t->table_len;
+        if (tlen < sizeof(err->hint) && !err->cut) {
             memcpy(err->hint, target, tlen + 1);
             err->finish = finish_names;
         } else {

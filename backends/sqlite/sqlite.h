@@ -18,6 +18,7 @@ struct sqlite_target {
     int parsed;
     enum dbs_sql_verb verb;
     char table[256];
+    size_t table_len;
 };
 
 /* Classify the connection's last error into err; returns the kind. `sql`
