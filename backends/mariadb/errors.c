@@ -504,13 +504,14 @@ static long find_key(const struct mdb_keycache *k, const char *msg, const char *
     *shared = 0;
     for (i = 0; i < k->n; i++) {
         const struct mdb_keycol *r = &k->rows[i];
-        size_t len = strlen(r->index);
+        size_t len;
 
         if (i > 0 && strcmp(r->table, k->rows[i - 1].table) == 0
             && strcmp(r->index, k->rows[i - 1].index) == 0)
             continue;                   /* not the index's first column */
         if ((table != NULL && strcmp(r->table, table) != 0) || !ends_with_key(msg, n, r->index))
             continue;
+        len = strlen(r->index);
         if (best < 0 || len > best_len) {
             best = (long)i;
             best_len = len;
@@ -522,10 +523,9 @@ static long find_key(const struct mdb_keycache *k, const char *msg, const char *
     return best;
 }
 
-static void dup_details(struct mdb_conn *c, const char *sql, struct dbs_err *e)
+static void dup_details(struct mdb_conn *c, struct mdb_target *tg, struct dbs_err *e)
 {
-    char table[MDB_NAME_MAX];
-    const char *t = target_table(sql, table, sizeof(table)) ? table : NULL;
+    const char *t;
     const struct mdb_keycol *r;
     int fresh = 0, shared;
     long best;
@@ -533,6 +533,11 @@ static void dup_details(struct mdb_conn *c, const char *sql, struct dbs_err *e)
 
     if (c == NULL)
         return;
+    if (!tg->parsed) {
+        tg->found = target_table(tg->sql, tg->table, sizeof(tg->table));
+        tg->parsed = 1;
+    }
+    t = tg->found ? tg->table : NULL;
     if (!c->keys.loaded) {
         if (keycache_load(c) < 0)
             return;
@@ -561,6 +566,14 @@ static void dup_details(struct mdb_conn *c, const char *sql, struct dbs_err *e)
 int dbs__mdb_error(struct mdb_conn *c, const char *sql, unsigned int code,
                    const char *sqlstate, const char *message, struct dbs_err *err)
 {
+    struct mdb_target t = { .sql = sql };
+
+    return dbs__mdb_error_at(c, &t, code, sqlstate, message, err);
+}
+
+int dbs__mdb_error_at(struct mdb_conn *c, struct mdb_target *t, unsigned int code,
+                      const char *sqlstate, const char *message, struct dbs_err *err)
+{
     const struct mdb_code *m = find_code(code);
     int kind = m != NULL ? m->kind : DBS_ERROR;
 
@@ -570,7 +583,7 @@ int dbs__mdb_error(struct mdb_conn *c, const char *sql, unsigned int code,
     err->pub.fk_direction = m != NULL ? m->fk : DBS_FK_UNKNOWN;
     switch (code) {
     case 1062: case 1586:
-        dup_details(c, sql, err);
+        dup_details(c, t, err);
         break;
     case 1451: case 1452:
         fk_details(err);

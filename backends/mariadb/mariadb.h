@@ -50,6 +50,17 @@ extern const struct dbs_backend dbs__backend_mariadb;
  */
 int dbs__mdb_error(struct mdb_conn *c, const char *sql, unsigned int code,
                    const char *sqlstate, const char *message, struct dbs_err *err);
+/* The table a statement writes, worked out from its SQL on its first 1062
+ * and kept with the statement: a loop of duplicates parses it once. */
+struct mdb_target {
+    const char *sql;
+    int parsed;
+    int found;
+    char table[256];
+};
+/* The same as dbs__mdb_error, for a statement that keeps its target. */
+int dbs__mdb_error_at(struct mdb_conn *c, struct mdb_target *t, unsigned int code,
+                      const char *sqlstate, const char *message, struct dbs_err *err);
 /* The same, from the connection's last error. */
 int dbs__mdb_conn_error(struct mdb_conn *c, const char *sql, struct dbs_err *err);
 /* 1 if sql may change the set of tables or indexes (CREATE, ALTER, ...). */

@@ -59,7 +59,8 @@ struct mdb_names {
 struct mdb_stmt {
     struct dbs_bstmt base;        /* first: the core holds a struct dbs_bstmt * */
     MYSQL_STMT *h;
-    char *sql;                    /* kept for the 1062 look-up (which table is written) */
+    char *sql;
+    struct mdb_target target;     /* which table it writes: for the 1062 look-up */
     int ddl;                      /* executing it invalidates the connection's index cache */
     enum mdb_state state;
     int pending;                  /* more results (CALL) behind the stored one */
@@ -83,8 +84,9 @@ static int nomem(struct dbs_err *err)
 
 static int stmt_error(struct mdb_stmt *st, struct dbs_err *err)
 {
-    return dbs__mdb_error((struct mdb_conn *)st->base.conn, st->sql, mysql_stmt_errno(st->h),
-                          mysql_stmt_sqlstate(st->h), mysql_stmt_error(st->h), err);
+    return dbs__mdb_error_at((struct mdb_conn *)st->base.conn, &st->target,
+                             mysql_stmt_errno(st->h), mysql_stmt_sqlstate(st->h),
+                             mysql_stmt_error(st->h), err);
 }
 
 /* Grow a byte buffer to hold at least need bytes. */
@@ -534,7 +536,8 @@ int dbs__mdb_prepare(struct dbs_bstmt **out, struct dbs_conn *base, const char *
         return nomem(err);
     st->base.conn = base;
     st->ddl = dbs__mdb_sql_is_ddl(sql);
-    if ((st->sql = copy_sql(sql)) == NULL || (st->h = mysql_stmt_init(c->my)) == NULL) {
+    st->target.sql = st->sql = copy_sql(sql);
+    if (st->sql == NULL || (st->h = mysql_stmt_init(c->my)) == NULL) {
         rc = nomem(err);
         goto done;
     }
