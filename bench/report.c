@@ -110,6 +110,14 @@ static int sanitized(void)
 #endif
 }
 
+/* how bench/run placed the processes (DBS_BENCH_LAYOUT) */
+static const char *layout(void)
+{
+    const char *l = getenv("DBS_BENCH_LAYOUT");
+
+    return l != NULL && l[0] != '\0' ? l : "as the caller left it (not run by bench/run)";
+}
+
 void report_print(const struct report *r, FILE *f)
 {
     static const char *const be[] = { "sqlite", "mariadb" };
@@ -121,6 +129,7 @@ void report_print(const struct report *r, FILE *f)
     fprintf(f, "\ndbsession benchmarks: %zu rows, median of %d runs, %ld CPUs (%s), "
             "running on %d\n", r->rows, r->reps, sysconf(_SC_NPROCESSORS_ONLN), cpu,
             cpus_allowed());
+    fprintf(f, "CPU layout: %s\n", layout());
     if (sanitized())
         fprintf(f, "WARNING: built with sanitizers: these figures say nothing; "
                    "configure without --enable-sanitizers\n");
@@ -226,6 +235,8 @@ int report_json(const struct report *r, const char *path)
     fprintf(f, "{\n  \"date\": \"%s\",\n  \"machine\": {\"nproc\": %ld, \"cpus_used\": %d, "
             "\"cpu\": ", date, sysconf(_SC_NPROCESSORS_ONLN), cpus_allowed());
     jstr(f, cpu);
+    fprintf(f, ", \"layout\": ");
+    jstr(f, layout());
     fprintf(f, "},\n  \"rows\": %zu,\n  \"runs\": %d,\n  \"quick\": %s,\n  \"sanitizers\": %s,\n"
             "  \"ratio\": \"dbsession seconds / reference seconds\",\n  \"results\": [\n",
             r->rows, r->reps, r->quick ? "true" : "false", sanitized() ? "true" : "false");
