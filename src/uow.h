@@ -115,6 +115,7 @@ struct obj {
     unsigned char snap_stale; /* memory ran out putting it back after a rollback: the
                                  snapshot may not be the row, every column counts as
                                  changed until the next write */
+    unsigned char indexed;    /* in by_ptr (see dbs_uow.unindexed) */
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     int add_depth;            /* transaction depth when added */
@@ -187,8 +188,11 @@ struct dbs_uow {
     struct arena *arena;
     struct model_info *last_mi;   /* the model asked for last: most calls repeat it */
     struct obj *map;          /* identity map */
-    struct obj *by_ptr;
+    struct obj *by_ptr;       /* by struct address; filled when first searched: */
+    struct obj *unindexed;    /* the first of the objects at the end of the list
+                                 that are not in by_ptr yet (all after it are not) */
     uintptr_t max_ptr;        /* the highest struct address ever tracked */
+    struct obj *found;        /* the object dbs__uow_find found last, or NULL */
     struct obj *head, *tail;  /* all tracked objects */
     size_t count;
     struct obj_slab *slabs;   /* newest first; only the newest has unused records */

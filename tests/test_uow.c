@@ -804,6 +804,53 @@ static void uow__many_objects_flushed_and_expunged(void **state)
     free(it);
 }
 
+/*
+ * Look-ups by struct address in every order: structs added against address
+ * order, deleted in a scattered order, in add order, after an expunge, and
+ * added twice (the unit of work indexes addresses only when it first has to
+ * search, and tries the object after the last one found before that).
+ */
+static void uow__found_by_address_in_any_order(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 300 };
+    struct item *a = calloc(N, sizeof(*a)), *b = calloc(N, sizeof(*b));
+    int i, k;
+
+    for (i = N - 1; i >= 0; i--) {            /* downwards: each add searches */
+        a[i].id = i + 1;
+        a[i].text = "a";
+        assert_int_equal(dbs_uow_add(f->u, &item_model, &a[i]), DBS_OK);
+    }
+    for (i = 0; i < N; i++) {                 /* upwards: left unindexed */
+        b[i].id = N + i + 1;
+        b[i].text = "b";
+        assert_int_equal(dbs_uow_add(f->u, &item_model, &b[i]), DBS_OK);
+    }
+    /* twice: found by the index, by the object after the last found, and
+     * at the end of the list */
+    assert_int_equal(dbs_uow_add(f->u, &item_model, &a[N / 2]), DBS_EMISUSE);
+    assert_int_equal(dbs_uow_add(f->u, &item_model, &b[0]), DBS_EMISUSE);
+    assert_int_equal(dbs_uow_add(f->u, &item_model, &b[1]), DBS_EMISUSE);
+    assert_int_equal(dbs_uow_add(f->u, &item_model, &b[N - 1]), DBS_EMISUSE);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "items"), 2 * N);
+
+    assert_int_equal(dbs_uow_expunge(f->u, &item_model, &b[N / 2]), DBS_OK);
+    assert_int_equal(dbs_uow_delete(f->u, &item_model, &b[N / 2]), DBS_EMISUSE);
+    for (i = 0, k = 0; i < N; i++, k = (k + 7) % N)   /* 7 and N share no factor */
+        assert_int_equal(dbs_uow_delete(f->u, &item_model, &a[k]), DBS_OK);
+    for (i = 0; i < N; i++)
+        if (i != N / 2)
+            assert_int_equal(dbs_uow_delete(f->u, &item_model, &b[i]), DBS_OK);
+    assert_int_equal(dbs_uow_delete(f->u, &item_model, &a[3]), DBS_OK);   /* again: no-op */
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(count_rows(f->s, "items"), 1);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    free(a);
+    free(b);
+}
+
 /* ---- a deadlock inside flush (MariaDB): memory goes back to transaction start ---- */
 
 struct heavy {
@@ -940,6 +987,7 @@ int main(void)
         T(uow__savepoint_rollback_restores_inner_work_only),
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
+        T(uow__found_by_address_in_any_order),
         T(uow__many_objects_flushed_and_expunged),
         T(uow__deadlock_in_flush_restores_transaction_start),
         T(uow__connection_lost_then_reconnect),
