@@ -56,6 +56,15 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
     }
 }
 
+/* The string made, or NULL (and nothing to free) if any step failed. */
+static char *sb_take(struct sbuf *b)
+{
+    if (!b->failed)
+        return b->data;
+    free(b->data);
+    return NULL;
+}
+
 static void sb_ident(struct sbuf *b, dbs_session *s, const char *name)
 {
     char *q = dbs__quote(s, name);
@@ -78,7 +87,7 @@ char *dbs__model_columns(dbs_session *s, const dbs_model *m)
             sb_add(&b, ", ");
         sb_ident(&b, s, m->fields[i].column);
     }
-    return b.failed ? (free(b.data), NULL) : b.data;
+    return sb_take(&b);
 }
 
 /*
@@ -211,7 +220,7 @@ static char *create_sql(dbs_session *s, const dbs_model *m)
         sb_add(&b, ") ON DELETE %s", ondel[f->on_delete <= 2 ? f->on_delete : 0]);
     }
     sb_add(&b, ")%s", s->be->ddl_table_suffix != NULL ? s->be->ddl_table_suffix : "");
-    return b.failed ? (free(b.data), NULL) : b.data;
+    return sb_take(&b);
 }
 
 /* CREATE INDEX on a foreign key column, or NULL when none is needed: the
@@ -247,7 +256,7 @@ static char *index_sql(dbs_session *s, const dbs_model *m, const dbs_field *f, i
     sb_ident(&b, s, f->column);
     sb_add(&b, ")");
     *failed = b.failed;
-    return b.failed ? (free(b.data), NULL) : b.data;
+    return sb_take(&b);
 }
 
 static int run_ddl(dbs_session *s, const dbs_model *const *models, int n, int create)
@@ -273,7 +282,7 @@ static int run_ddl(dbs_session *s, const dbs_model *const *models, int n, int cr
             struct sbuf b = { 0 };
             sb_add(&b, "DROP TABLE IF EXISTS ");
             sb_ident(&b, s, m->table);
-            sql = b.failed ? (free(b.data), NULL) : b.data;
+            sql = sb_take(&b);
         }
         rc = sql != NULL ? dbs_session_exec(s, sql)
                          : dbs__err_set(&s->err, DBS_ENOMEM, "out of memory");

@@ -51,25 +51,22 @@ static int plan_inserts(struct flush *fl, const dbs_model *m)
     size_t *start = NULL, *pos = NULL;
     uint32_t *waiting = NULL;
     unsigned char *done = NULL;
-    int k, lv, self = 0, breakable = 0, rc = DBS_OK;
+    int k, lv, breakable = 0, rc = DBS_OK;
 
     if (dbs__flush_rows_of(fl, 0, m) < 0)
         return NOMEM(u);
     n = fl->nrows;
     if (n == 0)
         return DBS_OK;
-    for (k = 0; k < m->n_fields; k++)
-        if (m->fields[k].ref == m) {
-            self = 1;
-            breakable |= nullable(&m->fields[k]);
-        }
     if (dbs__flush_grow((void **)&fl->level, &fl->caplevel, n + 1, sizeof(*fl->level)) < 0)
         return NOMEM(u);
-    if (!self) {
+    if (!dbs__uow_model(u, m)->self_ref) {
         for (i = 0; i < n; i++)
             fl->level[i] = 1;
         return DBS_OK;        /* no row can wait for another: one level, add order */
     }
+    for (k = 0; k < m->n_fields; k++)
+        breakable |= m->fields[k].ref == m && nullable(&m->fields[k]);
     out = malloc(n * sizeof(*out));
     child = malloc(n * (size_t)m->n_fields * sizeof(*child));
     start = calloc(n + 1, sizeof(*start));
@@ -287,9 +284,9 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
 {
     dbs_uow *u = fl->u;
     const dbs_model *m = fl->rows[from]->m;
-    const dbs_field *pk = dbs__model_pk(m);
-    int generated = key_column_omitted(pk, fl->rows[from]->ptr);
     struct model_info *mi = dbs__uow_model(u, m);
+    const dbs_field *pk = mi->pk;
+    int generated = key_column_omitted(pk, fl->rows[from]->ptr);
     size_t k = to - from, got = 0, i;
     int64_t *ids = malloc(k * sizeof(*ids)), affected = 0;
     /* full batches reuse one statement, kept per model (no SQL text built

@@ -20,6 +20,41 @@ static int sets(const struct obj *o, int i, uint64_t mask, const dbs_field *only
     return o->m->n_fields <= 63 ? (int)((mask >> i) & 1) : dbs__obj_changed(o, fd);
 }
 
+/* "UPDATE t SET <set> WHERE pk = ? [AND version = ?]", or with set NULL the
+ * DELETE with the same WHERE; NULL when out of memory. */
+static char *by_key_sql(dbs_uow *u, const dbs_model *m, const char *set)
+{
+    struct model_info *mi = dbs__uow_model(u, m);
+    char *sql = NULL, *t = dbs__quote(u->s, m->table), *k = dbs__quote(u->s, mi->pk->column);
+    char *v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
+
+    if (t == NULL || k == NULL || (mi->version != NULL && v == NULL)
+        || asprintf(&sql, "%s %s%s%s WHERE %s = ?%s%s%s", set != NULL ? "UPDATE" : "DELETE FROM",
+                    t, set != NULL ? " SET " : "", set != NULL ? set : "", k,
+                    v != NULL ? " AND " : "", v != NULL ? v : "", v != NULL ? " = ?" : "") < 0)
+        sql = NULL;
+    free(t);
+    free(k);
+    free(v);
+    return sql;
+}
+
+/* Prepare sql (taken; NULL: out of memory) through the statement cache and,
+ * when keep, remember it under its shape. */
+static int shape_stmt(dbs_uow *u, const struct shape_key *key, int keep, char *sql,
+                      dbs_stmt **out)
+{
+    int rc;
+
+    if (sql == NULL)
+        return NOMEM(u);
+    rc = dbs__uow_stmt(u, out, sql);
+    free(sql);
+    if (rc == DBS_OK && keep && dbs__uow_shape_add(u, key, *out) < 0)
+        return NOMEM(u);
+    return rc;
+}
+
 /* UPDATE t SET <changed> ..., built once per shape of change */
 static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, uint64_t mask,
                        dbs_stmt **out)
@@ -30,7 +65,7 @@ static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, uint64_
     struct shape_key key = { m, only == NULL ? mask : 0, only, 'U' };
     char *sql = NULL, *set = NULL, *c;
     size_t len = 0;
-    int i, rc, n = 0, bad = 0;
+    int i, n = 0, bad = 0;
     FILE *f;
 
     if (m->n_fields <= 63 && (*out = dbs__uow_shape_find(u, &key)) != NULL)
@@ -58,26 +93,10 @@ static int update_stmt(dbs_uow *u, struct obj *o, const dbs_field *only, uint64_
     }
     if (fclose(f) != 0 || set == NULL)
         bad = 1;
-    if (!bad) {
-        char *t = dbs__quote(u->s, m->table), *k = dbs__quote(u->s, pk->column);
-        char *v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
-        if (t == NULL || k == NULL || (mi->version != NULL && v == NULL)
-            || asprintf(&sql, "UPDATE %s SET %s WHERE %s = ?%s%s%s", t, set, k,
-                        v != NULL ? " AND " : "", v != NULL ? v : "", v != NULL ? " = ?" : "")
-               < 0)
-            sql = NULL;
-        free(t);
-        free(k);
-        free(v);
-    }
+    if (!bad)
+        sql = by_key_sql(u, m, set);
     free(set);
-    if (sql == NULL)
-        return NOMEM(u);
-    rc = dbs__uow_stmt(u, out, sql);
-    free(sql);
-    if (rc == DBS_OK && m->n_fields <= 63 && dbs__uow_shape_add(u, &key, *out) < 0)
-        return NOMEM(u);
-    return rc;
+    return shape_stmt(u, &key, m->n_fields <= 63, sql, out);
 }
 
 static int update_row(struct flush *fl, struct obj *o, const dbs_field *only)
@@ -283,6 +302,28 @@ done:
     return sql;
 }
 
+/* DELETE FROM t WHERE pk IN (...) for k rows. */
+static char *delete_many_sql(dbs_uow *u, const dbs_model *m, size_t k)
+{
+    char *sql = NULL, *t = dbs__quote(u->s, m->table);
+    size_t len = 0;
+    FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
+    int bad;
+
+    if (f == NULL) {
+        free(t);
+        return NULL;
+    }
+    /* never a DELETE without its WHERE */
+    bad = fprintf(f, "DELETE FROM %s", t) < 0 || in_list(f, u, dbs__model_pk(m), k) < 0;
+    if (fclose(f) != 0 || bad) {
+        free(sql);
+        sql = NULL;
+    }
+    free(t);
+    return sql;
+}
+
 /* The statement for k rows of one shape. A batch of the full size is
  * prepared once and kept (the shape cache); a shorter one is prepared for
  * this use only (*owned). */
@@ -290,36 +331,29 @@ static int many_stmt(dbs_uow *u, const dbs_model *m, uint64_t mask, int verb, si
                      size_t full, dbs_stmt **out, int *owned)
 {
     struct shape_key key = { m, mask, NULL, ((int64_t)verb << 32) | (int64_t)k };
-    char *sql = NULL;
+    char *sql;
     int rc;
 
     *owned = k != full;
     if (!*owned && (*out = dbs__uow_shape_find(u, &key)) != NULL)
         return DBS_OK;
-    if (verb == 'D') {
-        char *t = dbs__quote(u->s, m->table);
-        size_t len = 0;
-        FILE *f = t != NULL ? open_memstream(&sql, &len) : NULL;
-        if (f != NULL) {
-            /* never a DELETE without its WHERE */
-            int bad = fprintf(f, "DELETE FROM %s", t) < 0
-                      || in_list(f, u, dbs__model_pk(m), k) < 0;
-            if (fclose(f) != 0 || bad) {
-                free(sql);
-                sql = NULL;
-            }
-        }
-        free(t);
-    } else {
-        sql = update_many_sql(u, m, mask, k, verb == 'I');
-    }
+    sql = verb == 'D' ? delete_many_sql(u, m, k) : update_many_sql(u, m, mask, k, verb == 'I');
+    if (!*owned)
+        return shape_stmt(u, &key, 1, sql, out);
     if (sql == NULL)
         return NOMEM(u);
-    rc = *owned ? dbs_stmt_prepare(out, u->s, sql) : dbs__uow_stmt(u, out, sql);
+    rc = dbs_stmt_prepare(out, u->s, sql);
     free(sql);
-    if (rc == DBS_OK && !*owned && dbs__uow_shape_add(u, &key, *out) < 0)
-        return NOMEM(u);
     return rc;
+}
+
+/* Give back a statement from many_stmt. */
+static void many_done(dbs_stmt *st, int owned)
+{
+    if (owned)
+        dbs_stmt_free(st);
+    else if (st != NULL)
+        dbs_stmt_reset(st);
 }
 
 static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t mask, int same,
@@ -349,10 +383,7 @@ static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t m
         rc = dbs__field_bind(st, ++idx, pk, rows[r]->ptr);
     if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
         rc = dbs_stmt_rows_affected(st, &affected);
-    if (owned)
-        dbs_stmt_free(st);
-    else if (st != NULL)
-        dbs_stmt_reset(st);
+    many_done(st, owned);
     if (rc < 0)
         return rc;
     return affected == (int64_t)k ? DBS_OK : DBS_ESTALE;
@@ -518,30 +549,11 @@ static void doomed_children(struct flush *fl, struct obj *const *rows, size_t n,
 
 static int delete_stmt(dbs_uow *u, const dbs_model *m, dbs_stmt **out)
 {
-    struct model_info *mi = dbs__uow_model(u, m);
     struct shape_key key = { m, 0, NULL, 'D' };
-    char *t, *k, *v, *sql = NULL;
-    int rc;
 
     if ((*out = dbs__uow_shape_find(u, &key)) != NULL)
         return DBS_OK;
-    t = dbs__quote(u->s, m->table);
-    k = dbs__quote(u->s, mi->pk->column);
-    v = mi->version != NULL ? dbs__quote(u->s, mi->version->column) : NULL;
-    if (t == NULL || k == NULL || (mi->version != NULL && v == NULL)
-        || asprintf(&sql, "DELETE FROM %s WHERE %s = ?%s%s%s", t, k,
-                                           v ? " AND " : "", v ? v : "", v ? " = ?" : "") < 0)
-        sql = NULL;
-    free(t);
-    free(k);
-    free(v);
-    if (sql == NULL)
-        return NOMEM(u);
-    rc = dbs__uow_stmt(u, out, sql);
-    free(sql);
-    if (rc == DBS_OK && dbs__uow_shape_add(u, &key, *out) < 0)
-        return NOMEM(u);
-    return rc;
+    return shape_stmt(u, &key, 1, by_key_sql(u, m, NULL), out);
 }
 
 static int delete_row(struct flush *fl, struct obj *o, dbs_stmt *st)
@@ -549,10 +561,8 @@ static int delete_row(struct flush *fl, struct obj *o, dbs_stmt *st)
     dbs_uow *u = fl->u;
     struct model_info *mi = dbs__uow_model(u, o->m);
     int64_t affected = 0;
-    int rc = DBS_OK;
+    int rc = dbs__field_bind(st, 1, mi->pk, o->ptr);
 
-    if (rc == DBS_OK)
-        rc = dbs__field_bind(st, 1, mi->pk, o->ptr);
     if (rc == DBS_OK && mi->version != NULL)
         rc = dbs__field_bind(st, 2, mi->version, o->snap);
     if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
@@ -584,10 +594,7 @@ static int delete_many(struct flush *fl, struct obj **rows, size_t k, size_t ful
         rc = dbs__field_bind(st, (int)r + 1, pk, rows[r]->ptr);
     if (rc == DBS_OK && (rc = dbs_stmt_step(st)) == DBS_DONE)
         rc = dbs_stmt_rows_affected(st, &affected);
-    if (owned)
-        dbs_stmt_free(st);
-    else if (st != NULL)
-        dbs_stmt_reset(st);
+    many_done(st, owned);
     if (rc < 0)
         return rc;
     if (affected != (int64_t)k)
@@ -648,15 +655,13 @@ static int delete_table(struct flush *fl, const dbs_model *m)
 {
     size_t i, done = 0, k, nk = 0;
     struct obj **group, **next;
-    int rc, k2, self = 0;
+    int rc;
 
     if ((rc = collect(fl, m, 1)) < 0)
         return rc;
     if (fl->nrows == 0)
         return DBS_OK;
-    for (k2 = 0; k2 < m->n_fields; k2++)
-        self |= m->fields[k2].ref == m;
-    if (!self)
+    if (!dbs__uow_model(fl->u, m)->self_ref)
         return delete_round(fl, fl->rows, fl->nrows);
     /* children before parents inside a self-referencing table: in rounds,
      * each the rows no remaining row points at, in key order. A round's

@@ -85,17 +85,10 @@ static int do_reset(dbs_stmt *st)
 
 static int bind(dbs_stmt *st, int idx, const struct dbs_value *v)
 {
-    int rc;
-
     if (st == NULL)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "bind: statement is NULL");
     dbs__err_clear(&st->s->err);
-    if (idx < 1 || idx > st->nparams)
-        return MISUSE(st->s, "bind index %d out of range (the statement has %d placeholder%s; "
-                      "the first is 1)", idx, st->nparams, st->nparams == 1 ? "" : "s");
-    if ((rc = do_reset(st)) < 0)
-        return rc;
-    return st->s->be->bind(st->b, idx, v, &st->s->err);
+    return dbs__stmt_bind_value(st, idx, v);
 }
 
 int dbs_stmt_bind_null(dbs_stmt *st, int idx)
@@ -136,7 +129,7 @@ int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v)
     if (idx < 1 || idx > st->nparams)
         return MISUSE(st->s, "bind index %d out of range (the statement has %d placeholder%s; "
                       "the first is 1)", idx, st->nparams, st->nparams == 1 ? "" : "s");
-    if (st->phase != PH_READY && (rc = do_reset(st)) < 0)
+    if ((rc = do_reset(st)) < 0)
         return rc;
     return st->s->be->bind(st->b, idx, v, &st->s->err);
 }

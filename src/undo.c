@@ -70,17 +70,16 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 {
     int depth = dbs_session_depth(u->s);
     const void *from = o->snap != NULL ? o->snap : o->ptr;
-    struct undo *r;
+    struct undo *r, *cur = dbs__obj_undo(u, o);
     size_t n;
-
-    struct undo *cur = dbs__obj_undo(u, o);
 
     if (cur != NULL && cur->depth == depth)
         return DBS_OK;        /* the level already knows how it was */
     /* a row's state at level start is its snapshot; a pending object's is
      * the struct as the program left it (only its keys are ever put back) */
     n = o->snap != NULL ? dbs__image_size(o->m, from) : o->m->size;
-    if (depth < 1 || ensure_levels(u, depth) < 0 || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
+    if (depth < 1 || ensure_levels(u, depth) < 0
+        || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     r->image = r + 1;
     if (o->snap != NULL)
@@ -235,7 +234,8 @@ static void after_commit(void *payload, int depth)
     while (u->levels[depth] != NULL) {
         struct undo *r = u->levels[depth];
         u->levels[depth] = r->next;
-        if (r->o == NULL || depth == 1 || (r->older != NULL && r->older->depth == depth - 1)) {
+        /* (at depth 1 the arena went above, and the list with it) */
+        if (r->o == NULL || (r->older != NULL && r->older->depth == depth - 1)) {
             drop_record(u, r);         /* the outer level already knows */
         } else {
             r->depth = depth - 1;

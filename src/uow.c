@@ -48,9 +48,11 @@ struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
         return NULL;
     mi->m = m;
     mi->pk = dbs__model_pk(m);
-    for (i = 0; i < m->n_fields; i++)
+    for (i = 0; i < m->n_fields; i++) {
         if (m->fields[i].flags & DBS_VERSION)
             mi->version = &m->fields[i];
+        mi->self_ref |= m->fields[i].ref == m;
+    }
     HASH_ADD_PTR(u->models, m, mi);
     if (DBS_HASH_REFUSED()) {
         free(mi);
@@ -153,6 +155,8 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
     struct model_info *mi = dbs__uow_model(u, o->m);
     struct obj *other;
     unsigned hv;
+    int64_t id;
+    int int_key, above;
 
     if (o->in_map)
         return DBS_OK;
@@ -166,21 +170,22 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
     /* An integer key above every key this model has had in the map cannot be
      * there: generated keys grow, so most inserts skip the look-up (and the
      * cache misses of its chain). */
-    if (mi->pk->type == DBS_FT_TEXT || mi->pk->type == DBS_FT_CHARS || !mi->any_key
-        || dbs__field_int(mi->pk, o->ptr) <= mi->max_key) {
+    int_key = mi->pk->type != DBS_FT_TEXT && mi->pk->type != DBS_FT_CHARS;
+    id = int_key ? dbs__field_int(mi->pk, o->ptr) : 0;
+    above = int_key && (!mi->any_key || id > mi->max_key);
+    if (!above) {
         HASH_FIND_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, other);
         if (other != NULL)
             return dbs__err_set(UERR(u), DBS_EIDENTITY, "%s: an object with this primary key "
                                 "is already tracked", o->m->table);
     }
-    if (mi->pk->type != DBS_FT_TEXT && mi->pk->type != DBS_FT_CHARS
-        && (!mi->any_key || dbs__field_int(mi->pk, o->ptr) > mi->max_key)) {
-        mi->max_key = dbs__field_int(mi->pk, o->ptr);
-        mi->any_key = 1;
-    }
     HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, o);
     if (DBS_HASH_REFUSED())
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if (above) {
+        mi->max_key = id;
+        mi->any_key = 1;
+    }
     o->in_map = 1;
     return DBS_OK;
 }

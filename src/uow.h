@@ -147,6 +147,7 @@ struct model_info {
     const dbs_model *m;
     const dbs_field *pk;
     const dbs_field *version; /* or NULL */
+    int self_ref;             /* a foreign key of m points at m */
     int order;                /* place in the dependency order */
     dbs_stmt *insert[2];      /* one-row INSERT without / with the key (owned by the cache) */
     dbs_stmt *insert_many[2]; /* the same for a full batch of rows (owned by the cache) */
@@ -206,8 +207,8 @@ struct dbs_uow {
     int flushing;
     uint32_t epoch;           /* bumped by every flush: marks need no clearing */
     uint32_t undo_gen;        /* bumped when the arena is freed: every undo pointer dies */
-    int just_flushed;
-    size_t deleted_rows;      /* DELETEs flushed in the transaction: commit untracks them */         /* dbs_uow_commit flushed: the commit hook need not */
+    int just_flushed;         /* dbs_uow_commit flushed: the commit hook need not */
+    size_t deleted_rows;      /* DELETEs flushed in the transaction: commit untracks them */
     struct obj *failed;
     const char *failed_why;
     struct dbs__txn_listener listener;

@@ -210,7 +210,7 @@ static void details(sqlite3 *db, struct dbs_err *err, int code, const char *msg,
         /* read the schema now: it may have changed by the time the error is read */
         if (verb == DBS_SQL_INSERT) {
             err->pub.fk_direction = DBS_FK_MISSING_PARENT;
-            dbs__err_set_table(err, target, strlen(target));
+            dbs__err_set_table(err, target, t->table_len);
         } else if (verb == DBS_SQL_DELETE) {
             err->pub.fk_direction = DBS_FK_REFERENCED;
         }

@@ -14,31 +14,27 @@
 static int only_child_fk(sqlite3 *db, const char *table, struct dbs_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int id = -1, n = 0, ok = 1;
+    int id = -1, ok = 1;
     char parent[256] = "";
 
     if (sqlite3_prepare_v2(db, "SELECT id, \"table\", \"from\" FROM pragma_foreign_key_list(?1)"
                            " ORDER BY id, seq", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        if (id >= 0 && sqlite3_column_int(st, 0) != id)
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (id >= 0 && sqlite3_column_int(st, 0) != id) {
             ok = 0;          /* a second foreign key: cannot tell which failed */
+            break;
+        }
         id = sqlite3_column_int(st, 0);
         snprintf(parent, sizeof(parent), "%s", (const char *)sqlite3_column_text(st, 1));
-        n++;
+        dbs__err_add_column(err, (const char *)sqlite3_column_text(st, 2), (size_t)-1);
     }
     sqlite3_finalize(st);
-    if (!ok || n == 0)
+    if (!ok || id < 0) {
+        dbs__err_clear_columns(err);
         return 0;
-    /* second pass now that the key is known to be alone */
-    if (sqlite3_prepare_v2(db, "SELECT \"from\" FROM pragma_foreign_key_list(?1) ORDER BY seq",
-                           -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW)
-        dbs__err_add_column(err, (const char *)sqlite3_column_text(st, 0), (size_t)-1);
-    sqlite3_finalize(st);
+    }
     dbs__err_set_table(err, table, strlen(table));
     dbs__err_set_ref_table(err, parent, strlen(parent));
     return 1;
