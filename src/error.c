@@ -35,13 +35,9 @@ static void point_fields(struct dbs_err *e)
         e->pub.backend = "";
 }
 
-void dbs__err_clear(struct dbs_err *e)
+void dbs__err_reset(struct dbs_err *e)
 {
     const char *backend = e->pub.backend;
-
-    /* hot path: every statement call clears; a clear slot stays clear */
-    if (e->pub.status == DBS_OK && e->pub.message == e->message && e->message[0] == '\0')
-        return;
 
     memset(&e->pub, 0, sizeof(e->pub));
     e->pub.backend = backend;

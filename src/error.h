@@ -27,8 +27,14 @@ struct dbs_err {
     int cut;                /* the engine's message was cut to fit `message` */
 };
 
-/* Reset to "no error"; keeps the backend name. */
-void dbs__err_clear(struct dbs_err *e);
+/* Reset to "no error"; keeps the backend name. Inline: every statement call
+ * clears, and a clear slot stays clear. */
+void dbs__err_reset(struct dbs_err *e);
+static inline void dbs__err_clear(struct dbs_err *e)
+{
+    if (e->pub.status != DBS_OK || e->pub.message != e->message || e->message[0] != '\0')
+        dbs__err_reset(e);
+}
 void dbs__err_set_backend(struct dbs_err *e, const char *backend);
 
 /* A library-made error (misuse, config, ...): no SQLSTATE, no native code.

@@ -44,14 +44,27 @@ int dbs__flush_cmp_i64(const void *a, const void *b)
 
 /* ---- what has to be written ---- */
 
-int dbs__uow_dirty(const struct obj *o)
+int dbs__uow_dirty(const struct model_info *mi, const struct obj *o)
 {
     int i;
 
     if (o->snap == NULL)
         return 0;
-    for (i = 0; i < o->m->n_fields; i++)
-        if (dbs__obj_changed(o, &o->m->fields[i]))
+    if (o->snap_stale)
+        return mi->m->n_fields > 0;
+    /* equal bytes are equal fields; only when some differ (a change, or an
+     * alignment gap, a NULL's stale value) does each field decide */
+    for (i = 0; i < mi->n_plain; i++)
+        if (memcmp((const char *)o->ptr + mi->plain[i].off, (const char *)o->snap
+                   + mi->plain[i].off, mi->plain[i].len) != 0)
+            goto fields;
+    for (i = 0; i < mi->n_deep; i++)
+        if (!dbs__field_equal(mi->deep[i], o->ptr, o->snap))
+            return 1;
+    return 0;
+fields:
+    for (i = 0; i < mi->m->n_fields; i++)
+        if (!dbs__field_equal(&mi->m->fields[i], o->ptr, o->snap))
             return 1;
     return 0;
 }
@@ -89,6 +102,7 @@ static int classify(struct flush *fl)
             near = near->next;
     }
     for (o = u->head; o != NULL; o = o->next) {
+        struct model_info *mi;
         struct work *w;
         int kind;
 
@@ -102,9 +116,10 @@ static int classify(struct flush *fl)
             near = near->next;
         }
 
+        mi = dbs__uow_model(u, o->m);
         if (o->state == OBJ_PENDING)
             kind = 0;
-        else if (o->state == OBJ_PERSISTENT && dbs__uow_dirty(o))
+        else if (o->state == OBJ_PERSISTENT && dbs__uow_dirty(mi, o))
             kind = 1;
         else if (o->state == OBJ_DELETED && !o->deleted)
             kind = 2;
@@ -114,7 +129,7 @@ static int classify(struct flush *fl)
         if (dbs__flush_grow((void **)&w->items, &w->cap, w->n + 1, sizeof(*w->items)) < 0)
             return NOMEM(u);
         w->items[w->n].o = o;
-        w->items[w->n].order = dbs__uow_model(u, o->m)->order;
+        w->items[w->n].order = mi->order;
         w->n++;
     }
     for (i = 0; i < 3; i++)
@@ -144,6 +159,7 @@ int dbs__flush_rows_of(struct flush *fl, int kind, const dbs_model *m)
 
 int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
 {
+    struct model_info *mi;
     struct jentry *e;
 
     if (o->jepoch == fl->u->epoch)
@@ -159,11 +175,11 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
     e->in_map = o->in_map;
     /* An UPDATE changes the struct itself only through its version column:
      * without one there is nothing to put back on failure, and no image */
-    if (with_image && dbs__uow_model(fl->u, o->m)->version != NULL) {
+    if (with_image && (mi = dbs__uow_model(fl->u, o->m))->version != NULL) {
         /* from the flush's arena: no malloc and free per row */
-        if ((e->image = dbs__arena_alloc(&fl->images, dbs__image_size(o->m, o->ptr))) == NULL)
+        if ((e->image = dbs__arena_alloc(&fl->images, dbs__image_size(mi, o->ptr))) == NULL)
             return NOMEM(fl->u);
-        dbs__image_copy(o->m, o->ptr, e->image);
+        dbs__image_copy(mi, o->ptr, e->image);
     }
     fl->nj++;
     o->jepoch = fl->u->epoch;
@@ -175,7 +191,7 @@ int dbs__flush_journal(struct flush *fl, struct obj *o, int with_image)
 /* The statement for o succeeded: its snapshot becomes what is in the row. */
 int dbs__flush_written(struct flush *fl, struct obj *o)
 {
-    void *snap = dbs__image_new(o->m, o->ptr);
+    void *snap = dbs__image_new(dbs__uow_model(fl->u, o->m), o->ptr);
 
     if (snap == NULL)
         return NOMEM(fl->u);

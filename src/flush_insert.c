@@ -144,11 +144,13 @@ end:
 
 /* Copy generated keys of written parents into o's foreign keys; links to a
  * parent not yet written are written NULL now and fixed up afterwards. */
-static int link_parents(struct flush *fl, struct obj *o)
+static int link_parents(struct flush *fl, const struct model_info *mi, struct obj *o)
 {
     const dbs_model *m = o->m;
     int k;
 
+    if (!mi->parent_ptrs)
+        return DBS_OK;          /* no field points at a parent's struct */
     for (k = 0; k < m->n_fields; k++) {
         const dbs_field *f = &m->fields[k];
         struct obj *p = parent_of(fl->u, o, f);
@@ -252,7 +254,7 @@ static int insert_one(struct flush *fl, struct obj *o)
     char *sql;
     int64_t id = 0;
 
-    if ((rc = dbs__flush_journal(fl, o, 0)) < 0 || (rc = link_parents(fl, o)) < 0)
+    if ((rc = dbs__flush_journal(fl, o, 0)) < 0 || (rc = link_parents(fl, mi, o)) < 0)
         return rc;
     if (mi->version != NULL && dbs__field_int(mi->version, o->ptr) == 0)
         dbs__field_set_int(mi->version, o->ptr, 1, 0);
@@ -300,7 +302,7 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
         goto done;
     }
     for (i = from; i < to && (rc = dbs__flush_journal(fl, fl->rows[i], 0)) == DBS_OK; i++)
-        rc = link_parents(fl, fl->rows[i]);
+        rc = link_parents(fl, mi, fl->rows[i]);
     if (rc < 0)
         goto done;
     if (st == NULL && cache) {
@@ -404,11 +406,14 @@ int dbs__flush_insert_table(struct flush *fl, const dbs_model *m)
     /* The identity map learns the new keys after the table's statements,
      * in one tight loop: done between statements, every insertion missed
      * the cache the engine had just used. A failed flush reverts in_map. */
-    for (i = 0; i < fl->nrows; i++)
+    for (i = 0; i < fl->nrows; i++) {
+        if (i == 1)
+            dbs__uow_map_reserve(u, fl->nrows - 1);   /* (the first key made the table) */
         if ((rc = dbs__uow_map_add(u, fl->rows[i])) < 0) {
             u->failed = fl->rows[i];
             return rc;
         }
+    }
     return DBS_OK;
 }
 

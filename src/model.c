@@ -32,48 +32,6 @@ void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null)
         *(int *)AT(obj, f->null_offset - 1) = is_null;
 }
 
-int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj)
-{
-    const void *p = CAT(obj, f->offset);
-    struct dbs_value v = { .type = DBS_TYPE_NULL };
-
-    /* straight to the backend, without copies: the statement runs before
-     * the struct can change */
-    if (!dbs__field_is_null(f, obj)) {
-        switch (f->type) {
-        case DBS_FT_DOUBLE:
-            v.type = DBS_TYPE_DOUBLE;
-            v.d = *(const double *)p;
-            break;
-        case DBS_FT_TEXT:
-            v.type = DBS_TYPE_TEXT;
-            v.p = *(char *const *)p;
-            v.n = strlen(v.p);
-            v.borrowed = 1;
-            break;
-        case DBS_FT_CHARS:
-            v.type = DBS_TYPE_TEXT;
-            v.p = p;
-            v.n = strnlen(p, f->size);
-            v.borrowed = 1;
-            break;
-        case DBS_FT_BLOB:
-            if (((const dbs_blob *)p)->data == NULL)    /* NULL with a length: misuse */
-                return dbs_stmt_bind_blob(st, idx, NULL, ((const dbs_blob *)p)->len);
-            v.type = DBS_TYPE_BLOB;
-            v.p = ((const dbs_blob *)p)->data;
-            v.n = ((const dbs_blob *)p)->len;
-            v.borrowed = 1;
-            break;
-        default:
-            v.type = DBS_TYPE_INT;
-            v.i = dbs__field_int(f, obj);
-            break;
-        }
-    }
-    return dbs__stmt_bind_value(st, idx, &v);
-}
-
 /* Memory owned by the object record, freed with it. */
 static void *obj_alloc(struct obj *o, const void *src, size_t n, int nul)
 {
@@ -184,38 +142,41 @@ int dbs__field_equal(const dbs_field *f, const void *a, const void *b)
 
 /* A deep copy of a struct in one block: the struct, then its text and blobs,
  * the copy's pointers aimed at those copies. */
-size_t dbs__image_size(const dbs_model *m, const void *obj)
+size_t dbs__image_size(const struct model_info *mi, const void *obj)
 {
-    size_t total = m->size;
+    size_t total = mi->m->size;
     int i;
 
-    for (i = 0; i < m->n_fields; i++) {
-        const dbs_field *f = &m->fields[i];
+    for (i = 0; i < mi->n_deep; i++) {
+        const dbs_field *f = mi->deep[i];
         const void *p = CAT(obj, f->offset);
-        if (f->type == DBS_FT_TEXT && *(char *const *)p != NULL)
-            total += strlen(*(char *const *)p) + 1;
-        else if (f->type == DBS_FT_BLOB && ((const dbs_blob *)p)->data != NULL)
+        if (f->type == DBS_FT_TEXT) {
+            if (*(char *const *)p != NULL)
+                total += strlen(*(char *const *)p) + 1;
+        } else if (((const dbs_blob *)p)->data != NULL) {
             total += ((const dbs_blob *)p)->len + 1;
+        }
     }
     return total;
 }
 
-void dbs__image_copy(const dbs_model *m, const void *obj, void *dst)
+void dbs__image_copy(const struct model_info *mi, const void *obj, void *dst)
 {
     char *img = dst;
-    size_t at = m->size;
+    size_t at = mi->m->size;
     int i;
 
-    memcpy(img, obj, m->size);
-    for (i = 0; i < m->n_fields; i++) {
-        const dbs_field *f = &m->fields[i];
-        void *p = img + f->offset;
-        if (f->type == DBS_FT_TEXT && *(char **)p != NULL) {
-            size_t n = strlen(*(char **)p) + 1;
-            memcpy(img + at, *(char **)p, n);
-            *(char **)p = img + at;
-            at += n;
-        } else if (f->type == DBS_FT_BLOB && ((dbs_blob *)p)->data != NULL) {
+    memcpy(img, obj, mi->m->size);
+    for (i = 0; i < mi->n_deep; i++) {
+        void *p = img + mi->deep[i]->offset;
+        if (mi->deep[i]->type == DBS_FT_TEXT) {
+            if (*(char **)p != NULL) {
+                size_t n = strlen(*(char **)p) + 1;
+                memcpy(img + at, *(char **)p, n);
+                *(char **)p = img + at;
+                at += n;
+            }
+        } else if (((dbs_blob *)p)->data != NULL) {
             dbs_blob *b = p;
             memcpy(img + at, b->data, b->len);
             b->data = img + at;
@@ -225,12 +186,12 @@ void dbs__image_copy(const dbs_model *m, const void *obj, void *dst)
 }
 
 /* The same in its own allocation, freed with dbs__image_free(). */
-void *dbs__image_new(const dbs_model *m, const void *obj)
+void *dbs__image_new(const struct model_info *mi, const void *obj)
 {
-    void *img = malloc(dbs__image_size(m, obj));
+    void *img = malloc(dbs__image_size(mi, obj));
 
     if (img != NULL)
-        dbs__image_copy(m, obj, img);
+        dbs__image_copy(mi, obj, img);
     return img;
 }
 

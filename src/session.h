@@ -49,12 +49,40 @@ struct dbs_session {
             (s)->trace((sql), (s)->trace_payload);           \
     } while (0)
 
+enum dbs__stmt_phase { PH_READY, PH_ROW, PH_DONE };
+
+struct dbs_stmt {
+    dbs_session *s;
+    struct dbs_bstmt *b;
+    int nparams;
+    enum dbs__stmt_phase phase;
+    int ncols_conv;
+    char (*conv)[32];      /* per column: numbers read as text */
+    char *sql;             /* for the trace hook */
+};
+
 /* Bind text without a copy: p must stay valid and unchanged until idx is
  * bound again or st is freed (the batch runner keeps its rows that long). */
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
+
+/* (for the inline bind below: reset a statement that ran; report an index
+ * out of range) */
+int dbs__stmt_ready_slow(dbs_stmt *st);
+int dbs__stmt_bind_range(dbs_stmt *st, int idx);
+
 /* Bind a value the caller built (flush: borrowed text, known types) without
- * clearing the error first; st must not be NULL. */
-int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v);
+ * clearing the error first; st must not be NULL. Inline: a flush binds every
+ * field of every row through here. */
+static inline int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v)
+{
+    int rc;
+
+    if (idx < 1 || idx > st->nparams)
+        return dbs__stmt_bind_range(st, idx);
+    if (st->phase != PH_READY && (rc = dbs__stmt_ready_slow(st)) < 0)
+        return rc;
+    return st->s->be->bind(st->b, idx, v, &st->s->err);
+}
 
 /* The exec slot, traced: every statement the core sends goes through here. */
 int dbs__session_send(dbs_session *s, const char *sql);

@@ -8,18 +8,6 @@
 #include "session.h"
 #include "sqltext.h"
 
-enum phase { PH_READY, PH_ROW, PH_DONE };
-
-struct dbs_stmt {
-    dbs_session *s;
-    struct dbs_bstmt *b;
-    int nparams;
-    enum phase phase;
-    int ncols_conv;
-    char (*conv)[32];      /* per column: numbers read as text */
-    char *sql;             /* for the trace hook */
-};
-
 #define MISUSE(s, ...) dbs__err_set(&(s)->err, DBS_EMISUSE, __VA_ARGS__)
 
 int dbs_stmt_prepare(dbs_stmt **out, dbs_session *s, const char *sql)
@@ -71,16 +59,19 @@ int dbs_stmt_param_count(dbs_stmt *st)
     return st->nparams;
 }
 
-static int do_reset(dbs_stmt *st)
+int dbs__stmt_ready_slow(dbs_stmt *st)
 {
     int rc;
 
-    if (st->phase == PH_READY)
-        return DBS_OK;
     st->phase = PH_READY;
     if ((rc = st->s->be->reset(st->b, &st->s->err)) < 0)
         return dbs__session_failed(st->s, rc);
     return DBS_OK;
+}
+
+static int do_reset(dbs_stmt *st)
+{
+    return st->phase == PH_READY ? DBS_OK : dbs__stmt_ready_slow(st);
 }
 
 static int bind(dbs_stmt *st, int idx, const struct dbs_value *v)
@@ -122,16 +113,10 @@ int dbs_stmt_bind_textn(dbs_stmt *st, int idx, const char *p, size_t n)
     return bind(st, idx, &v);
 }
 
-int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_value *v)
+int dbs__stmt_bind_range(dbs_stmt *st, int idx)
 {
-    int rc;
-
-    if (idx < 1 || idx > st->nparams)
-        return MISUSE(st->s, "bind index %d out of range (the statement has %d placeholder%s; "
-                      "the first is 1)", idx, st->nparams, st->nparams == 1 ? "" : "s");
-    if ((rc = do_reset(st)) < 0)
-        return rc;
-    return st->s->be->bind(st->b, idx, v, &st->s->err);
+    return MISUSE(st->s, "bind index %d out of range (the statement has %d placeholder%s; "
+                  "the first is 1)", idx, st->nparams, st->nparams == 1 ? "" : "s");
 }
 
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n)

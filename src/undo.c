@@ -77,13 +77,13 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
         return DBS_OK;        /* the level already knows how it was */
     /* a row's state at level start is its snapshot; a pending object's is
      * the struct as the program left it (only its keys are ever put back) */
-    n = o->snap != NULL ? dbs__image_size(o->m, from) : o->m->size;
+    n = o->snap != NULL ? dbs__image_size(dbs__uow_model(u, o->m), from) : o->m->size;
     if (depth < 1 || ensure_levels(u, depth) < 0
         || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     r->image = r + 1;
     if (o->snap != NULL)
-        dbs__image_copy(o->m, from, r->image);
+        dbs__image_copy(dbs__uow_model(u, o->m), from, r->image);
     else
         memcpy(r->image, from, n);
     r->o = o;
@@ -138,13 +138,14 @@ static void restore_one(dbs_uow *u, struct undo *r)
      * memory, the struct may keep some of its values and the old snapshot
      * stays: the row is then written whole at the next flush (nothing here
      * can report an error; memory and database agree again after it). */
-    snap = dbs__image_new(o->m, r->image);
+    mi = dbs__uow_model(u, o->m);    /* known: o is tracked */
+    snap = dbs__image_new(mi, r->image);
     if (dbs__image_restore(o, r->image) < 0 || snap == NULL)
         o->snap_stale = 1;
     if (snap != NULL) {
         dbs__image_free(o->m, o->snap);
         o->snap = snap;
-    } else if (o->snap != NULL && (mi = dbs__uow_model(u, o->m)) != NULL && mi->version != NULL) {
+    } else if (o->snap != NULL && mi->version != NULL) {
         /* the full write checks the version the row has again */
         dbs__field_set_int(mi->version, o->snap, dbs__field_int(mi->version, r->image), 0);
     }
@@ -172,7 +173,8 @@ void dbs__uow_settle(dbs_uow *u, int depth)
             }
         } else if ((o->state == OBJ_PERSISTENT || o->state == OBJ_DELETED) && !o->deleted
                    && o->snap != NULL) {
-            if (dbs__uow_dirty(o) && dbs__image_restore(o, o->snap) < 0)
+            if (dbs__uow_dirty(dbs__uow_model(u, o->m), o)
+                && dbs__image_restore(o, o->snap) < 0)
                 o->snap_stale = 1;    /* out of memory: written whole at the next flush */
             o->state = OBJ_PERSISTENT;
         }

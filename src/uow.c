@@ -34,24 +34,81 @@ struct dbs_query {
 
 /* ---- models ---- */
 
-struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
+static int cmp_run(const void *a, const void *b)
+{
+    uint32_t x = ((const struct byte_run *)a)->off, y = ((const struct byte_run *)b)->off;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Split mi's fields into deep ones (text, blobs) and runs of plain bytes.
+ * Runs are merged across alignment gaps of under 8 bytes, never across a
+ * deep field's bytes: equal runs then mean equal fields (a gap that differs
+ * only sends the comparison the slow way). */
+static int plan_bytes(struct model_info *mi)
+{
+    const dbs_model *m = mi->m;
+    struct byte_run *r = mi->plain;
+    unsigned char *deep = calloc(m->size + 1, 1);
+    int i, n = 0, k;
+
+    if (deep == NULL)
+        return -1;
+    for (i = 0; i < m->n_fields; i++) {
+        const dbs_field *f = &m->fields[i];
+        if (f->type == DBS_FT_TEXT || f->type == DBS_FT_BLOB) {
+            mi->deep[mi->n_deep++] = f;
+            memset(deep + f->offset, 1, f->size);
+            continue;
+        }
+        r[n++] = (struct byte_run){ (uint32_t)f->offset, (uint32_t)f->size };
+    }
+    for (i = 0; i < m->n_fields; i++)
+        if (m->fields[i].null_offset != 0)
+            r[n++] = (struct byte_run){ (uint32_t)(m->fields[i].null_offset - 1), sizeof(int) };
+    qsort(r, (size_t)n, sizeof(*r), cmp_run);
+    for (i = 0, k = 0; i < n; i++) {
+        struct byte_run *last = k > 0 ? &r[k - 1] : NULL;
+        uint32_t end = last != NULL ? last->off + last->len : 0;
+        if (last != NULL && r[i].off <= end + 7
+            && memchr(deep + end, 1, r[i].off > end ? r[i].off - end : 0) == NULL) {
+            if (r[i].off + r[i].len > end)
+                last->len = r[i].off + r[i].len - last->off;
+            continue;
+        }
+        r[k++] = r[i];
+    }
+    mi->n_plain = k;
+    free(deep);
+    return 0;
+}
+
+struct model_info *dbs__uow_model_find(dbs_uow *u, const dbs_model *m)
 {
     struct model_info *mi;
     int i;
 
-    if (u->last_mi != NULL && u->last_mi->m == m)
-        return u->last_mi;
     HASH_FIND_PTR(u->models, &m, mi);
     if (mi != NULL)
         return u->last_mi = mi;
-    if ((mi = calloc(1, sizeof(*mi))) == NULL)
+    /* one block: the record, then its deep fields, then its byte runs (at
+     * most one per field and one per null flag) */
+    if ((mi = calloc(1, sizeof(*mi) + (size_t)m->n_fields * (sizeof(*mi->deep)
+                                                            + 2 * sizeof(*mi->plain)))) == NULL)
         return NULL;
     mi->m = m;
     mi->pk = dbs__model_pk(m);
+    mi->deep = (const dbs_field **)(mi + 1);
+    mi->plain = (struct byte_run *)(mi->deep + m->n_fields);
     for (i = 0; i < m->n_fields; i++) {
         if (m->fields[i].flags & DBS_VERSION)
             mi->version = &m->fields[i];
         mi->self_ref |= m->fields[i].ref == m;
+        mi->parent_ptrs |= m->fields[i].ref_ptr_offset != 0;
+    }
+    if (plan_bytes(mi) < 0) {
+        free(mi);
+        return NULL;
     }
     HASH_ADD_PTR(u->models, m, mi);
     if (DBS_HASH_REFUSED()) {
@@ -188,6 +245,22 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
     }
     o->in_map = 1;
     return DBS_OK;
+}
+
+/*
+ * uthash doubles a table only when one chain reaches 10 keys: with keys that
+ * spread evenly (ours do), every chain is then 5 to 10 long, and every
+ * insertion, look-up and removal walks records that are far apart. Before a
+ * flush puts n keys in, the table doubles until it has a bucket per key (the
+ * same step uthash takes, earlier): about 16 bytes per tracked object.
+ */
+void dbs__uow_map_reserve(dbs_uow *u, size_t n)
+{
+    UT_hash_table *t = u->map != NULL ? u->map->hh.tbl : NULL;
+    int oomed = 0;
+
+    while (t != NULL && !oomed && t->log2_num_buckets < 30 && t->num_buckets < t->num_items + n)
+        HASH_EXPAND_BUCKETS(&u->map->hh, t, oomed);
 }
 
 void dbs__uow_map_del(dbs_uow *u, struct obj *o)
@@ -501,26 +574,29 @@ static int check_args(dbs_uow *u, const dbs_model *m, const void *obj, const cha
     dbs__err_clear(UERR(u));
     if (m == NULL || obj == NULL)
         return dbs__err_set(UERR(u), DBS_EMISUSE, "%s: NULL %s", fn, m == NULL ? "model" : "object");
-    if (dbs__model_pk(m) == NULL)
+    /* (the model asked for last knows its key: most calls repeat it) */
+    if ((u->last_mi != NULL && u->last_mi->m == m ? u->last_mi->pk : dbs__model_pk(m)) == NULL)
         return dbs__err_set(UERR(u), DBS_EMISUSE, "%s: model %s has no DBS_PK field", fn, m->table);
     return DBS_OK;
 }
 
 static int add(dbs_uow *u, const dbs_model *m, void *obj, int owned)
 {
-    const dbs_field *pk = dbs__model_pk(m);
+    struct model_info *mi = dbs__uow_model(u, m);
     struct obj *o = dbs__uow_find(u, obj);
+    const dbs_field *pk;
     int rc;
 
     if (o != NULL && o->state != OBJ_TRANSIENT)
         return dbs__err_set(UERR(u), DBS_EMISUSE, "add: this %s object is already tracked",
                             m->table);
-    if (dbs__uow_model(u, m) == NULL)
+    if (mi == NULL)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    pk = mi->pk;
     if (o == NULL && (o = track(u, m, obj, owned)) == NULL)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     o->state = OBJ_PENDING;
-    o->add_depth = dbs_session_depth(u->s);
+    o->add_depth = dbs_session_depth(u->s);     /* (again, for a transient one) */
     /* a key the program assigned goes into the map now: a duplicate is
      * caught here, not as a constraint error at flush */
     if (!((pk->flags & DBS_AUTOINC) && dbs__field_int(pk, obj) == 0)
@@ -617,7 +693,7 @@ void *dbs_uow_failed(dbs_uow *u, const dbs_model **model_out)
 /* ---- loading ---- */
 
 /* Read the current row of st (model columns in order) into o's struct. */
-static int load_row(struct obj *o, dbs_stmt *st)
+static int load_row(const struct model_info *mi, struct obj *o, dbs_stmt *st)
 {
     int i, rc;
     void *snap;
@@ -626,7 +702,7 @@ static int load_row(struct obj *o, dbs_stmt *st)
     for (i = 0; i < o->m->n_fields; i++)
         if ((rc = dbs__field_load(o, &o->m->fields[i], o->ptr, st, i)) < 0)
             return rc;
-    if ((snap = dbs__image_new(o->m, o->ptr)) == NULL)
+    if ((snap = dbs__image_new(mi, o->ptr)) == NULL)
         return DBS_ENOMEM;
     dbs__image_free(o->m, o->snap);
     o->snap = snap;
@@ -668,7 +744,7 @@ static int row_object(dbs_uow *u, const dbs_model *m, dbs_stmt *st, void **out)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     }
     o->state = OBJ_PERSISTENT;
-    if ((rc = load_row(o, st)) < 0 || (rc = dbs__uow_map_add(u, o)) < 0) {
+    if ((rc = load_row(mi, o, st)) < 0 || (rc = dbs__uow_map_add(u, o)) < 0) {
         dbs__uow_untrack(u, o);
         return rc == DBS_ENOMEM ? dbs__err_set(UERR(u), rc, "out of memory") : rc;
     }
@@ -856,7 +932,8 @@ int dbs_uow_refresh(dbs_uow *u, const dbs_model *m, void *obj)
         goto done;
     rc = dbs_stmt_step(st);
     if (rc == DBS_ROW)
-        rc = load_row(o, st) == DBS_OK ? DBS_OK : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+        rc = load_row(dbs__uow_model(u, m), o, st) == DBS_OK ? DBS_OK
+                                                             : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     else if (rc == DBS_DONE)
         rc = dbs__err_set(UERR(u), DBS_ESTALE, "refresh: the %s row is gone", m->table);
     dbs_stmt_reset(st);

@@ -141,6 +141,11 @@ struct obj_slab {
     struct obj objs[];
 };
 
+/* A run of bytes of a struct that compares and copies as plain bytes. */
+struct byte_run {
+    uint32_t off, len;
+};
+
 /* Per-model facts computed once. */
 struct model_info {
     UT_hash_handle hh;        /* keyed by model pointer */
@@ -153,6 +158,13 @@ struct model_info {
     dbs_stmt *insert_many[2]; /* the same for a full batch of rows (owned by the cache) */
     int64_t max_key;          /* the greatest integer key put in the map so far */
     int any_key;              /* max_key is set */
+    int parent_ptrs;          /* a foreign key has a pointer to its parent's struct */
+    /* The dirty check and the snapshot copy run for every tracked object:
+     * they take the fields in two groups instead of switching on each. */
+    int n_deep, n_plain;
+    const dbs_field **deep;   /* text and blobs: their bytes are elsewhere */
+    struct byte_run *plain;   /* the bytes of every other field and null flag, in runs
+                                 (bridging alignment gaps of under 8 bytes) */
 };
 
 /* The UPDATE or DELETE a flush sends for one shape of change, so that its
@@ -242,7 +254,6 @@ static inline int dbs__field_is_null(const dbs_field *f, const void *obj)
     }
 }
 
-int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj);
 int dbs__field_load(struct obj *o, const dbs_field *f, void *obj, dbs_stmt *st, int col);
 int dbs__field_equal(const dbs_field *f, const void *a, const void *b);
 
@@ -269,12 +280,56 @@ static inline int64_t dbs__field_int(const dbs_field *f, const void *obj)
     }
 }
 
+/* Bind field f of obj, without a copy. Inline: a flush binds every field of
+ * every row. */
+static inline int dbs__field_bind(dbs_stmt *st, int idx, const dbs_field *f, const void *obj)
+{
+    const void *p = (const char *)obj + f->offset;
+    struct dbs_value v = { .type = DBS_TYPE_NULL };
+
+    /* straight to the backend, without copies: the statement runs before
+     * the struct can change */
+    if (!dbs__field_is_null(f, obj)) {
+        switch (f->type) {
+        case DBS_FT_DOUBLE:
+            v.type = DBS_TYPE_DOUBLE;
+            v.d = *(const double *)p;
+            break;
+        case DBS_FT_TEXT:
+            v.type = DBS_TYPE_TEXT;
+            v.p = *(char *const *)p;
+            v.n = strlen(v.p);
+            v.borrowed = 1;
+            break;
+        case DBS_FT_CHARS:
+            v.type = DBS_TYPE_TEXT;
+            v.p = p;
+            v.n = strnlen(p, f->size);
+            v.borrowed = 1;
+            break;
+        case DBS_FT_BLOB:
+            if (((const dbs_blob *)p)->data == NULL)    /* NULL with a length: misuse */
+                return dbs_stmt_bind_blob(st, idx, NULL, ((const dbs_blob *)p)->len);
+            v.type = DBS_TYPE_BLOB;
+            v.p = ((const dbs_blob *)p)->data;
+            v.n = ((const dbs_blob *)p)->len;
+            v.borrowed = 1;
+            break;
+        default:
+            v.type = DBS_TYPE_INT;
+            v.i = dbs__field_int(f, obj);
+            break;
+        }
+    }
+    return dbs__stmt_bind_value(st, idx, &v);
+}
+
 void dbs__field_set_int(const dbs_field *f, void *obj, int64_t v, int is_null);
 /* deep copies of a whole struct image */
-void *dbs__image_new(const dbs_model *m, const void *obj);
+void *dbs__image_new(const struct model_info *mi, const void *obj);
 /* the same into memory the caller provides (dbs__image_size bytes) */
-size_t dbs__image_size(const dbs_model *m, const void *obj);
-void dbs__image_copy(const dbs_model *m, const void *obj, void *dst);
+size_t dbs__image_size(const struct model_info *mi, const void *obj);
+void dbs__image_copy(const struct model_info *mi, const void *obj, void *dst);
 void dbs__image_free(const dbs_model *m, void *image);
 void dbs__image_restore_keys(struct obj *o, const void *image);
 /* copy image values into the user's struct (strings copied into o->mem) */
@@ -292,7 +347,16 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o);
 /* the tracked object of model m with integer key id, or NULL */
 struct obj *dbs__uow_lookup_int(dbs_uow *u, const dbs_model *m, int64_t id);
 void dbs__uow_map_del(dbs_uow *u, struct obj *o);
-struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m);
+/* make room for n more keys in the identity map (nothing when it is empty) */
+void dbs__uow_map_reserve(dbs_uow *u, size_t n);
+struct model_info *dbs__uow_model_find(dbs_uow *u, const dbs_model *m);
+/* m's facts (registered on first use; NULL only when that runs out of
+ * memory). Inline: asked per object, and nearly always for the model asked
+ * for last. */
+static inline struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
+{
+    return u->last_mi != NULL && u->last_mi->m == m ? u->last_mi : dbs__uow_model_find(u, m);
+}
 int dbs__uow_order(dbs_uow *u);
 /* record o's state before its first write in the current level */
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o);
@@ -316,6 +380,7 @@ void dbs__uow_settle(dbs_uow *u, int depth);
 
 /* ---- flush.c ---- */
 int dbs__uow_flush(dbs_uow *u, const char *why);
-int dbs__uow_dirty(const struct obj *o);
+/* o (of model mi) differs from its snapshot */
+int dbs__uow_dirty(const struct model_info *mi, const struct obj *o);
 
 #endif

@@ -316,6 +316,33 @@ static void uow__update_sets_only_changed_columns(void **state)
                                         " AND text = 'b' AND version = 6"), 1);
 }
 
+/* The dirty check compares plain fields as runs of bytes first: bytes that
+ * carry no value (a NULL's number, what follows a char[N]'s NUL) may differ
+ * without an UPDATE, and a real change among them is still found. */
+static void uow__bytes_without_a_value_give_no_update(void **state)
+{
+    struct fx *f = *state;
+    struct item it = { .id = 1, .text = "a", .price_null = 1, .qty = 3 };
+    struct project p = { .name = "abc" };
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &it), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    it.price = 9.5;                                      /* still NULL */
+    p.name[10] = 'x';                                    /* after the NUL */
+    assert_string_equal(update_for(f), "");
+    it.qty = 4;                                          /* next to the flag */
+    assert_non_null(strstr(update_for(f), "qty"));
+    p.name[2] = 'd';
+    assert_non_null(strstr(update_for(f), "name"));
+    it.price_null = 0;                                   /* the 9.5 shows now */
+    assert_non_null(strstr(update_for(f), "price"));
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM items WHERE price = 9.5"
+                                        " AND qty = 4"), 1);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM projects WHERE name = 'abd'"), 1);
+}
+
 static void uow__stale_row_from_a_second_session(void **state)
 {
     struct fx *f = *state;
@@ -972,6 +999,7 @@ int main(void)
         T(uow__identity_map_same_pointer_without_queries),
         T(uow__identity_conflict_at_add),
         T(uow__update_sets_only_changed_columns),
+        T(uow__bytes_without_a_value_give_no_update),
         T(uow__stale_row_from_a_second_session),
         T(uow__stale_row_among_many),
         T(uow__updates_grouped_by_equal_values),
