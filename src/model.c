@@ -201,21 +201,37 @@ void dbs__image_free(const dbs_model *m, void *image)
     free(image);
 }
 
-/* Put back the fields a flush writes into a new object: its generated key,
- * the keys copied from parents, its version. */
-void dbs__image_restore_keys(struct obj *o, const void *image)
+void dbs__image_copy_keys(const struct model_info *mi, const void *obj, void *dst)
 {
+    char *p = dst;
     int i;
 
-    for (i = 0; i < o->m->n_fields; i++) {
-        const dbs_field *f = &o->m->fields[i];
-        if (!(f->flags & (DBS_PK | DBS_VERSION)) && f->ref == NULL)
-            continue;
-        if (f->type == DBS_FT_TEXT || f->type == DBS_FT_CHARS || f->type == DBS_FT_BLOB)
-            continue;      /* text keys are the program's: a flush never writes them */
-        memcpy(AT(o->ptr, f->offset), CAT(image, f->offset), f->size);
-        if (f->null_offset != 0)
-            memcpy(AT(o->ptr, f->null_offset - 1), CAT(image, f->null_offset - 1), sizeof(int));
+    for (i = 0; i < mi->n_keys; i++) {
+        const dbs_field *f = mi->keys[i];
+        memcpy(p, CAT(obj, f->offset), f->size);
+        p += f->size;
+        if (f->null_offset != 0) {
+            memcpy(p, CAT(obj, f->null_offset - 1), sizeof(int));
+            p += sizeof(int);
+        }
+    }
+}
+
+/* Put back the fields a flush writes into a new object: its generated key,
+ * the keys copied from parents, its version. */
+void dbs__image_restore_keys(const struct model_info *mi, struct obj *o, const void *keys)
+{
+    const char *p = keys;
+    int i;
+
+    for (i = 0; i < mi->n_keys; i++) {
+        const dbs_field *f = mi->keys[i];
+        memcpy(AT(o->ptr, f->offset), p, f->size);
+        p += f->size;
+        if (f->null_offset != 0) {
+            memcpy(AT(o->ptr, f->null_offset - 1), p, sizeof(int));
+            p += sizeof(int);
+        }
     }
 }
 

@@ -245,9 +245,8 @@ void dbs_session_set_trace(dbs_session *s, dbs_trace_fn fn, void *payload)
     s->trace_payload = payload;
 }
 
-int dbs__session_ready(dbs_session *s)
+int dbs__session_refuse(dbs_session *s)
 {
-    dbs__err_clear(&s->err);
     switch (s->state) {
     case DBS_TXN_ABORTED:
         return dbs__err_set(&s->err, DBS_ETXNABORTED,

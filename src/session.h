@@ -93,8 +93,15 @@ int dbs__session_guard_push(dbs_session *s);
 void dbs__session_guard_pop(dbs_session *s);
 
 /* Call at the top of every public entry point that talks to the server:
- * clears the error, refuses when the session cannot run statements. */
-int dbs__session_ready(dbs_session *s);
+ * clears the error, refuses when the session cannot run statements. Inline:
+ * every statement executed passes here. */
+int dbs__session_refuse(dbs_session *s);
+static inline int dbs__session_ready(dbs_session *s)
+{
+    dbs__err_clear(&s->err);
+    return s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN ? dbs__session_refuse(s)
+                                                                       : DBS_OK;
+}
 
 /* Every backend failure passes through here: updates the session state from
  * the kind and the engine's truth, and returns rc unchanged (or the kind

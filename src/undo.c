@@ -71,19 +71,24 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     int depth = dbs_session_depth(u->s);
     const void *from = o->snap != NULL ? o->snap : o->ptr;
     struct undo *r, *cur = dbs__obj_undo(u, o);
+    struct model_info *mi;
     size_t n;
 
     if (cur != NULL && cur->depth == depth)
         return DBS_OK;        /* the level already knows how it was */
-    /* a row's state at level start is its snapshot; a pending object's is
-     * the struct as the program left it (only its keys are ever put back) */
-    n = o->snap != NULL ? dbs__image_size(dbs__uow_model(u, o->m), from) : o->m->size;
-    if (depth < 1 || ensure_levels(u, depth) < 0
+    /* a row's state at level start is its snapshot; of a pending object
+     * only the fields a flush writes (its keys) are ever put back */
+    mi = dbs__uow_model(u, o->m);
+    n = o->state == OBJ_PENDING ? mi->keys_size
+        : o->snap != NULL ? dbs__image_size(mi, from) : o->m->size;
+    if (depth < 1 || (depth >= u->n_levels && ensure_levels(u, depth) < 0)
         || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     r->image = r + 1;
-    if (o->snap != NULL)
-        dbs__image_copy(dbs__uow_model(u, o->m), from, r->image);
+    if (o->state == OBJ_PENDING)
+        dbs__image_copy_keys(mi, from, r->image);
+    else if (o->snap != NULL)
+        dbs__image_copy(mi, from, r->image);
     else
         memcpy(r->image, from, n);
     r->o = o;
@@ -125,7 +130,7 @@ static void restore_one(dbs_uow *u, struct undo *r)
     void *snap;
 
     if (r->state == OBJ_PENDING) {
-        dbs__image_restore_keys(o, r->image);
+        dbs__image_restore_keys(dbs__uow_model(u, o->m), o, r->image);
         /* inserted in this level: pending again, no row, no id */
         dbs__image_free(o->m, o->snap);
         o->snap = NULL;

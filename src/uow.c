@@ -14,14 +14,11 @@
 #endif
 #if defined(__SANITIZE_ADDRESS__) || defined(DBS_ASAN)
 #include <sanitizer/asan_interface.h>
-#define OBJ_POISON(o) ASAN_POISON_MEMORY_REGION((o), sizeof(struct obj))
-#define OBJ_UNPOISON(o) ASAN_UNPOISON_MEMORY_REGION((o), sizeof(struct obj))
-#define SLAB_UNPOISON(sl) \
-    ASAN_UNPOISON_MEMORY_REGION((sl), sizeof(*(sl)) + (sl)->n * sizeof((sl)->objs[0]))
+#define ITEM_POISON(it, size) ASAN_POISON_MEMORY_REGION((it), (size))
+#define ITEM_UNPOISON(it, size) ASAN_UNPOISON_MEMORY_REGION((it), (size))
 #else
-#define OBJ_POISON(o) ((void)(o))
-#define OBJ_UNPOISON(o) ((void)(o))
-#define SLAB_UNPOISON(sl) ((void)(sl))
+#define ITEM_POISON(it, size) ((void)(it), (void)(size))
+#define ITEM_UNPOISON(it, size) ((void)(it), (void)(size))
 #endif
 
 #define UERR(u) (&(u)->s->err)
@@ -93,18 +90,26 @@ struct model_info *dbs__uow_model_find(dbs_uow *u, const dbs_model *m)
         return u->last_mi = mi;
     /* one block: the record, then its deep fields, then its byte runs (at
      * most one per field and one per null flag) */
-    if ((mi = calloc(1, sizeof(*mi) + (size_t)m->n_fields * (sizeof(*mi->deep)
+    if ((mi = calloc(1, sizeof(*mi) + (size_t)m->n_fields * (2 * sizeof(*mi->deep)
                                                             + 2 * sizeof(*mi->plain)))) == NULL)
         return NULL;
     mi->m = m;
     mi->pk = dbs__model_pk(m);
     mi->deep = (const dbs_field **)(mi + 1);
-    mi->plain = (struct byte_run *)(mi->deep + m->n_fields);
+    mi->keys = mi->deep + m->n_fields;
+    mi->plain = (struct byte_run *)(mi->keys + m->n_fields);
     for (i = 0; i < m->n_fields; i++) {
-        if (m->fields[i].flags & DBS_VERSION)
-            mi->version = &m->fields[i];
-        mi->self_ref |= m->fields[i].ref == m;
-        mi->parent_ptrs |= m->fields[i].ref_ptr_offset != 0;
+        const dbs_field *f = &m->fields[i];
+        if (f->flags & DBS_VERSION)
+            mi->version = f;
+        mi->self_ref |= f->ref == m;
+        mi->parent_ptrs |= f->ref_ptr_offset != 0;
+        /* text keys are the program's: a flush never writes them */
+        if (((f->flags & (DBS_PK | DBS_VERSION)) || f->ref != NULL) && f->type != DBS_FT_TEXT
+            && f->type != DBS_FT_CHARS && f->type != DBS_FT_BLOB) {
+            mi->keys[mi->n_keys++] = f;
+            mi->keys_size += f->size + (f->null_offset != 0 ? sizeof(int) : 0);
+        }
     }
     if (plan_bytes(mi) < 0) {
         free(mi);
@@ -211,32 +216,45 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
 {
     struct model_info *mi = dbs__uow_model(u, o->m);
     struct obj *other;
-    unsigned hv;
-    int64_t id;
+    char *key;
+    unsigned hv, keylen;
+    int64_t id = 0;
     int int_key, above;
 
     if (o->in_map)
         return DBS_OK;
-    if (o->key != o->ikey)
-        free(o->key);
-    o->key = NULL;
-    if (mi == NULL || make_key(o->m, mi->pk, o->ptr, &o->key, &o->keylen, o->ikey,
-                               sizeof(o->ikey)) < 0)
+    /* the key lives in the record's hash handle (uthash keeps it there
+     * after a removal too): a text key made for an earlier add goes */
+    if (o->hh.key != o->ikey)
+        free((void *)o->hh.key);
+    o->hh.key = NULL;
+    if (mi == NULL)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
-    HASH_VALUE(o->key, o->keylen, hv);
+    int_key = mi->pk->type != DBS_FT_TEXT && mi->pk->type != DBS_FT_CHARS;
+    if (int_key) {
+        /* make_key's layout for an integer key, in the record */
+        id = dbs__field_int(mi->pk, o->ptr);
+        memcpy(o->ikey, &o->m, sizeof(o->m));
+        memcpy(o->ikey + sizeof(o->m), &id, sizeof(id));
+        key = o->ikey;
+        keylen = sizeof(o->ikey);
+    } else if (make_key(o->m, mi->pk, o->ptr, &key, &keylen, o->ikey, sizeof(o->ikey)) < 0) {
+        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    }
+    o->hh.key = key;
+    o->hh.keylen = keylen;
+    HASH_VALUE(key, keylen, hv);
     /* An integer key above every key this model has had in the map cannot be
      * there: generated keys grow, so most inserts skip the look-up (and the
      * cache misses of its chain). */
-    int_key = mi->pk->type != DBS_FT_TEXT && mi->pk->type != DBS_FT_CHARS;
-    id = int_key ? dbs__field_int(mi->pk, o->ptr) : 0;
     above = int_key && (!mi->any_key || id > mi->max_key);
     if (!above) {
-        HASH_FIND_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, other);
+        HASH_FIND_BYHASHVALUE(hh, u->map, key, keylen, hv, other);
         if (other != NULL)
             return dbs__err_set(UERR(u), DBS_EIDENTITY, "%s: an object with this primary key "
                                 "is already tracked", o->m->table);
     }
-    HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->map, o->key, o->keylen, hv, o);
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, u->map, key, keylen, hv, o);
     if (DBS_HASH_REFUSED())
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     if (above) {
@@ -271,6 +289,55 @@ void dbs__uow_map_del(dbs_uow *u, struct obj *o)
     o->in_map = 0;
 }
 
+/* Items side by side at pointer alignment (all the pools' types need). */
+#define POOL_STRIDE(p) (((p)->size + sizeof(void *) - 1) / sizeof(void *) * sizeof(void *))
+
+/* A zeroed item from pool p, or NULL. (An item freed is poisoned under
+ * AddressSanitizer, so that a use after expunge is still caught although the
+ * memory is not freed.) */
+static void *pool_get(struct pool *p)
+{
+    struct pool_slab *sl = p->slabs;
+    void *it;
+
+    if ((it = p->free) != NULL) {
+        ITEM_UNPOISON(it, p->size);
+        memcpy(&p->free, it, sizeof(void *));
+    } else {
+        if (sl == NULL || sl->used == sl->n) {
+            /* 16 items first, doubling up to 1024: small units of work stay small */
+            size_t n = sl == NULL ? 16 : sl->n < 1024 ? sl->n * 2 : 1024;
+            if ((sl = malloc(sizeof(*sl) + n * POOL_STRIDE(p))) == NULL)
+                return NULL;
+            sl->n = n;
+            sl->used = 0;
+            sl->next = p->slabs;
+            p->slabs = sl;
+        }
+        it = (char *)sl->items + POOL_STRIDE(p) * sl->used++;
+    }
+    memset(it, 0, p->size);
+    p->live++;
+    return it;
+}
+
+static void pool_put(struct pool *p, void *it)
+{
+    memcpy(it, &p->free, sizeof(void *));
+    p->free = it;
+    ITEM_POISON(it, p->size);
+    if (--p->live == 0) {
+        /* nothing in use: every item is free, the slabs go back */
+        while (p->slabs != NULL) {
+            struct pool_slab *next = p->slabs->next;
+            ITEM_UNPOISON(p->slabs, sizeof(*p->slabs) + p->slabs->n * POOL_STRIDE(p));
+            free(p->slabs);
+            p->slabs = next;
+        }
+        p->free = NULL;
+    }
+}
+
 /*
  * Objects enter the by-address index when it is first searched, not at add:
  * a batch that adds, flushes and commits never searches by address (structs
@@ -281,11 +348,19 @@ static void index_pending(dbs_uow *u)
 {
     struct obj *o;
 
+    struct ptr_node *n;
+
     for (o = u->unindexed; o != NULL; o = o->next) {
-        HASH_ADD(hp, u->by_ptr, ptr, sizeof(o->ptr), o);
-        if (DBS_HASH_REFUSED())
+        if ((n = pool_get(&u->nodes)) == NULL)
             break;              /* out of memory: the rest stay in the list only */
-        o->indexed = 1;
+        n->ptr = o->ptr;
+        n->o = o;
+        HASH_ADD(hh, u->by_ptr, ptr, sizeof(n->ptr), n);
+        if (DBS_HASH_REFUSED()) {
+            pool_put(&u->nodes, n);
+            break;
+        }
+        o->pn = n;
     }
     u->unindexed = o;
 }
@@ -305,8 +380,11 @@ struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
     if (o != NULL && o->ptr != ptr)
         o = o->next;
     if (o == NULL || o->ptr != ptr) {
+        struct ptr_node *n;
+
         index_pending(u);
-        HASH_FIND(hp, u->by_ptr, &ptr, sizeof(ptr), o);
+        HASH_FIND(hh, u->by_ptr, &ptr, sizeof(ptr), n);
+        o = n != NULL ? n->o : NULL;
         /* only after an insertion was refused for want of memory */
         if (o == NULL)
             for (o = u->unindexed; o != NULL && o->ptr != ptr; o = o->next)
@@ -317,51 +395,9 @@ struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
     return o;
 }
 
-static struct obj *obj_alloc(dbs_uow *u)
-{
-    struct obj_slab *sl = u->slabs;
-    struct obj *o;
-
-    if ((o = u->free_objs) != NULL) {
-        OBJ_UNPOISON(o);
-        u->free_objs = o->next;
-    } else {
-        if (sl == NULL || sl->used == sl->n) {
-            /* 16 records first, doubling up to 1024: small units of work stay small */
-            size_t n = sl == NULL ? 16 : sl->n < 1024 ? sl->n * 2 : 1024;
-            if ((sl = malloc(sizeof(*sl) + n * sizeof(sl->objs[0]))) == NULL)
-                return NULL;
-            sl->n = n;
-            sl->used = 0;
-            sl->next = u->slabs;
-            u->slabs = sl;
-        }
-        o = &sl->objs[sl->used++];
-    }
-    memset(o, 0, sizeof(*o));
-    return o;
-}
-
-static void obj_release(dbs_uow *u, struct obj *o)
-{
-    o->next = u->free_objs;
-    u->free_objs = o;
-    OBJ_POISON(o);
-    if (u->count == 0) {
-        /* nothing tracked: every record is free, the slabs go back */
-        while (u->slabs != NULL) {
-            struct obj_slab *next = u->slabs->next;
-            SLAB_UNPOISON(u->slabs);
-            free(u->slabs);
-            u->slabs = next;
-        }
-        u->free_objs = NULL;
-    }
-}
-
 static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
 {
-    struct obj *o = obj_alloc(u);
+    struct obj *o = pool_get(&u->objs);
 
     if (o == NULL)
         return NULL;
@@ -369,7 +405,6 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
     o->ptr = ptr;
     o->owned = (unsigned char)owned;
     o->add_depth = dbs_session_depth(u->s);
-    o->indexed = 0;
     if (u->unindexed == NULL)
         u->unindexed = o;         /* indexed by address when first searched */
     o->prev = u->tail;
@@ -397,10 +432,12 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     dbs__uow_map_del(u, o);
     if (o == u->found)
         u->found = NULL;
-    if (o->indexed)
-        HASH_DELETE(hp, u->by_ptr, o);
-    else if (o == u->unindexed)
+    if (o->pn != NULL) {
+        HASH_DELETE(hh, u->by_ptr, o->pn);
+        pool_put(&u->nodes, o->pn);
+    } else if (o == u->unindexed) {
         u->unindexed = o->next;
+    }
     if (o->prev != NULL)
         o->prev->next = o->next;
     else
@@ -413,10 +450,10 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     dbs__obj_free_mem(o);
     if (o->owned)
         free(o->ptr);
-    if (o->key != o->ikey)
-        free(o->key);
+    if (o->hh.key != o->ikey)
+        free((void *)o->hh.key);     /* a text key (see dbs__uow_map_add) */
     u->count--;
-    obj_release(u, o);
+    pool_put(&u->objs, o);
 }
 
 /* ---- public: lifetime ---- */
@@ -436,6 +473,8 @@ int dbs_uow_new(dbs_uow **out, dbs_session *s)
         return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory");
     u->s = s;
     u->autoflush = 1;
+    u->objs.size = sizeof(struct obj);
+    u->nodes.size = sizeof(struct ptr_node);
     dbs__uow_listen(u);
     s->n_children++;
     *out = u;

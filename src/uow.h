@@ -115,30 +115,44 @@ struct obj {
     unsigned char snap_stale; /* memory ran out putting it back after a rollback: the
                                  snapshot may not be the row, every column counts as
                                  changed until the next write */
-    unsigned char indexed;    /* in by_ptr (see dbs_uow.unindexed) */
     uint32_t jepoch;          /* == u->epoch: in this flush's journal */
     uint32_t undo_gen;        /* == u->undo_gen: `undo` points into the live arena */
     int add_depth;            /* transaction depth when added */
     uint32_t nref;            /* flush scratch: rows to delete that still point here,
                                  or its place in add order while inserts are planned */
-    UT_hash_handle hh;        /* identity map: (model, key) */
+    UT_hash_handle hh;        /* identity map: (model, key); hh.key is ikey, or for a
+                                 text key a heap copy owned by the record */
     char ikey[sizeof(void *) + sizeof(int64_t)];
-    char *key;                /* (model pointer, key bytes): ikey, or heap for text */
-    unsigned keylen;
-    UT_hash_handle hp;        /* by struct pointer */
+    struct ptr_node *pn;      /* its entry in the by-address index, or NULL */
     struct undo *undo;        /* newest undo record, or NULL */
     struct owned_mem *mem;    /* strings and blobs we wrote into ptr */
     void *flush_snap;         /* its snapshot when this flush began */
 };
 
-/* Records are carved from slabs of growing size instead of one malloc each:
- * no allocator call per add, and records added together lie together. A
- * freed record goes on a free list for the next add; the slabs go back to
- * the heap when nothing is tracked any more (expunge_all, free). */
-struct obj_slab {
-    struct obj_slab *next;
+/* Fixed-size items (object records, index entries) carved from slabs of
+ * growing size instead of one malloc each: no allocator call per add, and
+ * items made together lie together. A freed item goes on a free list for the
+ * next one; the slabs go back to the heap when no item is in use. */
+struct pool_slab {
+    struct pool_slab *next;
     size_t n, used;
-    struct obj objs[];
+    max_align_t items[];
+};
+struct pool {
+    struct pool_slab *slabs;  /* newest first; only the newest has unused items */
+    void *free;               /* freed items, linked through their first bytes */
+    size_t size;              /* of an item */
+    size_t live;              /* items in use */
+};
+
+/* An object in the by-address index. The index is built when the program
+ * first searches by address, which batch work never does: an entry of its
+ * own keeps a second hash handle (56 bytes) out of every record (walks over
+ * all records read less, a batch insert touches less fresh memory). */
+struct ptr_node {
+    UT_hash_handle hh;
+    const void *ptr;
+    struct obj *o;
 };
 
 /* A run of bytes of a struct that compares and copies as plain bytes. */
@@ -161,8 +175,11 @@ struct model_info {
     int parent_ptrs;          /* a foreign key has a pointer to its parent's struct */
     /* The dirty check and the snapshot copy run for every tracked object:
      * they take the fields in two groups instead of switching on each. */
-    int n_deep, n_plain;
+    int n_deep, n_plain, n_keys;
     const dbs_field **deep;   /* text and blobs: their bytes are elsewhere */
+    const dbs_field **keys;   /* the numbers a flush writes into a new object: its
+                                 key, its foreign keys, its version */
+    size_t keys_size;         /* their values and null flags, packed (see undo.c) */
     struct byte_run *plain;   /* the bytes of every other field and null flag, in runs
                                  (bridging alignment gaps of under 8 bytes) */
 };
@@ -201,15 +218,15 @@ struct dbs_uow {
     struct arena *arena;
     struct model_info *last_mi;   /* the model asked for last: most calls repeat it */
     struct obj *map;          /* identity map */
-    struct obj *by_ptr;       /* by struct address; filled when first searched: */
+    struct ptr_node *by_ptr;  /* by struct address; filled when first searched: */
     struct obj *unindexed;    /* the first of the objects at the end of the list
                                  that are not in by_ptr yet (all after it are not) */
     uintptr_t max_ptr;        /* the highest struct address ever tracked */
     struct obj *found;        /* the object dbs__uow_find found last, or NULL */
     struct obj *head, *tail;  /* all tracked objects */
     size_t count;
-    struct obj_slab *slabs;   /* newest first; only the newest has unused records */
-    struct obj *free_objs;    /* records given back, linked through next */
+    struct pool objs;         /* struct obj records */
+    struct pool nodes;        /* struct ptr_node entries */
     struct model_info *models;
     const dbs_model **order;  /* models parents first */
     int n_models, order_valid;
@@ -331,7 +348,10 @@ void *dbs__image_new(const struct model_info *mi, const void *obj);
 size_t dbs__image_size(const struct model_info *mi, const void *obj);
 void dbs__image_copy(const struct model_info *mi, const void *obj, void *dst);
 void dbs__image_free(const dbs_model *m, void *image);
-void dbs__image_restore_keys(struct obj *o, const void *image);
+/* The fields a flush writes into a new object (mi->keys), packed: all an
+ * undo record of a pending object needs (mi->keys_size bytes). */
+void dbs__image_copy_keys(const struct model_info *mi, const void *obj, void *dst);
+void dbs__image_restore_keys(const struct model_info *mi, struct obj *o, const void *keys);
 /* copy image values into the user's struct (strings copied into o->mem) */
 int dbs__image_restore(struct obj *o, const void *image);
 void dbs__obj_free_mem(struct obj *o);
