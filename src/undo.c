@@ -66,6 +66,16 @@ void dbs__uow_arena_free(dbs_uow *u)
     u->undo_gen++;     /* every object's undo pointer is now stale, untouched */
 }
 
+/* A row about to be deleted has, at its first write in a level, the
+ * level's starting state as its snapshot, and nothing replaces that snapshot
+ * before the level ends (a deleted row is never written again; the commit
+ * that drops the row ends every level): its record points at the snapshot
+ * instead of copying it (a million deletes would copy 100 MB). */
+static int borrows_snapshot(const struct obj *o)
+{
+    return o->state == OBJ_DELETED && !o->deleted && o->snap != NULL;
+}
+
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 {
     int depth = dbs_session_depth(u->s);
@@ -80,12 +90,15 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
      * only the fields a flush writes (its keys) are ever put back */
     mi = dbs__uow_model(u, o->m);
     n = o->state == OBJ_PENDING ? mi->keys_size
+        : borrows_snapshot(o) ? 0
         : o->snap != NULL ? dbs__image_size(mi, from) : o->m->size;
     if (depth < 1 || (depth >= u->n_levels && ensure_levels(u, depth) < 0)
         || (r = dbs__arena_alloc(&u->arena, sizeof(*r) + n)) == NULL)
         return dbs__err_set(&u->s->err, DBS_ENOMEM, "out of memory");
     r->image = r + 1;
-    if (o->state == OBJ_PENDING)
+    if (borrows_snapshot(o))
+        r->image = o->snap;
+    else if (o->state == OBJ_PENDING)
         dbs__image_copy_keys(mi, from, r->image);
     else if (o->snap != NULL)
         dbs__image_copy(mi, from, r->image);
@@ -144,6 +157,16 @@ static void restore_one(dbs_uow *u, struct undo *r)
      * stays: the row is then written whole at the next flush (nothing here
      * can report an error; memory and database agree again after it). */
     mi = dbs__uow_model(u, o->m);    /* known: o is tracked */
+    if (r->image == o->snap) {
+        /* the record points at the snapshot (borrows_snapshot) */
+        if (dbs__image_restore(o, o->snap) < 0)
+            o->snap_stale = 1;
+        o->state = r->state;
+        o->deleted = r->deleted;
+        if (!o->deleted)
+            dbs__uow_map_add(u, o);
+        return;
+    }
     snap = dbs__image_new(mi, r->image);
     if (dbs__image_restore(o, r->image) < 0 || snap == NULL)
         o->snap_stale = 1;

@@ -761,6 +761,44 @@ static void uow__savepoint_rollback_restores_inner_work_only(void **state)
                      1);
 }
 
+/* A flushed DELETE rolled back: the row is tracked again with the values it
+ * had when the level began, whether the delete was rolled back in its own
+ * savepoint or handed to the level outside first; then it can be written. */
+static void uow__rolled_back_delete_puts_the_row_back(void **state)
+{
+    struct fx *f = *state;
+    struct item a = { .id = 1, .text = "a", .qty = 1 }, b = { .id = 2, .text = "b", .qty = 2 };
+    struct item *got = NULL;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &b), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);        /* savepoint */
+    a.qty = 7;                                           /* changed, then deleted */
+    assert_dbs_ok(dbs_uow_delete(f->u, &item_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);     /* the savepoint */
+    assert_int_equal(a.qty, 1);
+    assert_int_equal(count_rows(f->s, "items"), 2);
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 1, (void **)&got), f->s);
+    assert_ptr_equal(got, &a);                           /* tracked again */
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);        /* savepoint, released */
+    assert_dbs_ok(dbs_uow_delete(f->u, &item_model, &b), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_commit(f->s), f->s);
+    b.qty = 9;
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);         /* the transaction */
+    assert_int_equal(b.qty, 2);
+    assert_string_equal(b.text, "b");
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 2, (void **)&got), f->s);
+    assert_ptr_equal(got, &b);
+    b.qty = 3;                                           /* a live row again */
+    a.qty = 4;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT SUM(qty) FROM items"), 7);
+}
+
 static void uow__values_readable_after_commit_and_close(void **state)
 {
     struct fx *f = *state;
@@ -1013,6 +1051,7 @@ int main(void)
         T(uow__nullable_cycle_written_with_fixup),
         T(uow__not_null_cycle_refused_before_sql),
         T(uow__savepoint_rollback_restores_inner_work_only),
+        T(uow__rolled_back_delete_puts_the_row_back),
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
         T(uow__found_by_address_in_any_order),
