@@ -255,6 +255,7 @@ static void after_commit(void *payload, int depth)
 {
     dbs_uow *u = payload;
     struct obj *o, *next, *ahead;
+    struct undo *moved = NULL, **tail = &moved;
     int i;
 
     if (depth >= u->n_levels)
@@ -269,10 +270,17 @@ static void after_commit(void *payload, int depth)
             drop_record(u, r);         /* the outer level already knows */
         } else {
             r->depth = depth - 1;
-            r->next = u->levels[depth - 1];
-            u->levels[depth - 1] = r;
+            r->next = NULL;
+            *tail = r;
+            tail = &r->next;
         }
     }
+    /* The records handed out keep their order, newest first, ahead of the
+     * outer level's own: a rollback there undoes them in reverse order of
+     * writing (a row deleted, then a new object given its key: the new one
+     * must leave the identity map before the old one comes back). */
+    *tail = u->levels[depth - 1];
+    u->levels[depth - 1] = moved;
     if (depth != 1 || u->deleted_rows == 0)
         return;
     u->deleted_rows = 0;

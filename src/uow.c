@@ -275,10 +275,20 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
 void dbs__uow_map_reserve(dbs_uow *u, size_t n)
 {
     UT_hash_table *t = u->map != NULL ? u->map->hh.tbl : NULL;
+    unsigned ineff, noexpand;
     int oomed = 0;
 
-    while (t != NULL && !oomed && t->log2_num_buckets < 30 && t->num_buckets < t->num_items + n)
+    if (t == NULL)
+        return;
+    /* uthash stops growing a table whose doublings did not shorten its
+     * chains; these doublings are for room, not for chains: they must not
+     * count towards that judgement */
+    ineff = t->ineff_expands;
+    noexpand = t->noexpand;
+    while (!oomed && t->log2_num_buckets < 30 && t->num_buckets < t->num_items + n)
         HASH_EXPAND_BUCKETS(&u->map->hh, t, oomed);
+    t->ineff_expands = ineff;
+    t->noexpand = noexpand;
 }
 
 void dbs__uow_map_del(dbs_uow *u, struct obj *o)

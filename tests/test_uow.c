@@ -799,6 +799,34 @@ static void uow__rolled_back_delete_puts_the_row_back(void **state)
     assert_int_equal(dbs_test_int(f->s, "SELECT SUM(qty) FROM items"), 7);
 }
 
+/* A row deleted and a new object given its key, both inside a savepoint
+ * that is released, then the transaction rolled back: the old object is the
+ * one tracked for the key again (records handed to the outer level are
+ * undone newest first). */
+static void uow__released_savepoint_undone_in_order(void **state)
+{
+    struct fx *f = *state;
+    struct item a = { .id = 1, .text = "old", .qty = 1 }, b = { .id = 1, .text = "new", .qty = 2 };
+    struct item *got = NULL;
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);        /* savepoint */
+    assert_dbs_ok(dbs_uow_delete(f->u, &item_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &b), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_commit(f->s), f->s);      /* released */
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);    /* the transaction */
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 1, (void **)&got), f->s);
+    assert_ptr_equal(got, &a);
+    assert_int_equal(f->statements, 0);                  /* from the identity map */
+    assert_string_equal(a.text, "old");
+}
+
 static void uow__values_readable_after_commit_and_close(void **state)
 {
     struct fx *f = *state;
@@ -1052,6 +1080,7 @@ int main(void)
         T(uow__not_null_cycle_refused_before_sql),
         T(uow__savepoint_rollback_restores_inner_work_only),
         T(uow__rolled_back_delete_puts_the_row_back),
+        T(uow__released_savepoint_undone_in_order),
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
         T(uow__found_by_address_in_any_order),
