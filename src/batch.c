@@ -42,6 +42,7 @@ static int batch_alloc(dbs_batch **out, dbs_session *s, const dbs_batch_options 
         free(b);
         return rc;
     }
+    s->n_children++;          /* the session cannot close under the batch */
     if (opts != NULL)
         b->o = *opts;
     else
@@ -74,7 +75,9 @@ static int batch_open_level(dbs_batch *b)
     if ((rc = dbs__session_guard_push(b->s)) < 0) {
         dbs_session_rollback(b->s);
         b->level = 0;
+        return rc;
     }
+    b->guarded = 1;
     return rc;
 }
 
@@ -377,6 +380,11 @@ void dbs_batch_free(dbs_batch *b)
         return;
     if (b->status == DBS_OK && !b->finished && b->level > 0)
         dbs__batch_stop(b, DBS_EMISUSE);
+    /* a batch stopped while another owner's level was open inside its own
+     * could not roll back; its guard goes in any case, so that the program
+     * can roll back once that owner is done */
+    dbs__batch_guard_drop(b);
+    b->s->n_children--;
     dbs_stmt_free(b->ins);
     for (i = 0; i < b->n_errs; i++)
         dbs__batch_error_clear(&b->errs[i]);

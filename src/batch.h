@@ -11,6 +11,7 @@ struct dbs_batch {
     dbs_session *s;
     dbs_batch_options o;
     int level;                  /* depth of the batch's own level */
+    int guarded;                /* the session guards level for this batch */
     int status;                 /* DBS_OK, or the kind that stopped the batch */
     int finished;
     int chunk;                  /* current segment size, 1..o.chunk_size */

@@ -88,25 +88,29 @@ static int row_kind(int rc)
 
 void dbs__batch_guard_drop(dbs_batch *b)
 {
-    dbs_session *s = b->s;
-
-    if (s->n_guards > 0 && s->guards[s->n_guards - 1] == b->level)
-        dbs__session_guard_pop(s);
+    if (b->guarded)
+        dbs__session_guard_remove(b->s, b->level);
+    b->guarded = 0;
 }
 
-/* Roll back everything of the batch (the failure's error is kept). */
+/* Roll back everything of the batch (the failure's error is kept). A level
+ * inside the batch's that another owner guards (dbs_txn_run) stops the
+ * rollback there: what is left open is the program's to roll back. */
 int dbs__batch_stop(dbs_batch *b, int rc)
 {
     dbs_session *s = b->s;
+    struct dbs_err kept;
 
     b->status = rc;
     b->n_pending = 0;
     b->arena_used = 0;
     dbs__batch_guard_drop(b);
+    dbs__err_copy(&kept, &s->err);
     while (s->depth >= b->level && s->depth > 0)
         if (dbs_session_rollback(s) < 0 && s->depth >= b->level
             && s->state == DBS_TXN_ACTIVE)
             break;
+    dbs__err_copy(&s->err, &kept);
     return rc;
 }
 

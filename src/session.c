@@ -126,8 +126,8 @@ int dbs_session_close(dbs_session *s)
         return DBS_OK;
     if (s->n_stmts > 0 || s->n_children > 0)
         return dbs__err_set(&s->err, DBS_EINUSE,
-                            "dbs_session_close: %d statement(s) and %d unit(s) of work still "
-                            "open; free them first", s->n_stmts, s->n_children);
+                            "dbs_session_close: %d statement(s) and %d unit(s) of work or "
+                            "batch(es) still open; free them first", s->n_stmts, s->n_children);
     /* Closing the connection rolls back whatever is open, on both engines. */
     s->be->close(s->conn);
     free_url_copy(s->url);
@@ -154,6 +154,19 @@ void dbs__session_guard_pop(dbs_session *s)
 {
     if (s->n_guards > 0)
         s->n_guards--;
+}
+
+void dbs__session_guard_remove(dbs_session *s, int depth)
+{
+    int i;
+
+    for (i = s->n_guards - 1; i >= 0; i--)
+        if (s->guards[i] == depth) {
+            memmove(&s->guards[i], &s->guards[i + 1],
+                    (size_t)(s->n_guards - i - 1) * sizeof(*s->guards));
+            s->n_guards--;
+            return;
+        }
 }
 
 /* Commit or rollback of a level that dbs_txn_run owns is the caller's mistake. */

@@ -32,7 +32,7 @@ struct dbs_session {
     unsigned sp_seq;        /* savepoint names: dbs_sp_<depth> suffices, see begin */
     int n_stmts;            /* open statements: close refuses while > 0 */
     char *url;              /* for dbs_session_reconnect; holds the password: wiped on free */
-    int n_children;         /* other objects borrowing the session (unit of work) */
+    int n_children;         /* other objects borrowing the session (units of work, batches) */
     const struct dbs__txn_listener *listener;
     void *listener_payload;
     int *guards;            /* depths owned by dbs_txn_run, innermost last */
@@ -91,6 +91,9 @@ int dbs__session_send(dbs_session *s, const char *sql);
  * (who pops the guard first) is misuse. */
 int dbs__session_guard_push(dbs_session *s);
 void dbs__session_guard_pop(dbs_session *s);
+/* Remove the guard of level depth wherever it is in the stack (its owner
+ * goes away while an inner owner's guard is above it). */
+void dbs__session_guard_remove(dbs_session *s, int depth);
 
 /* Call at the top of every public entry point that talks to the server:
  * clears the error, refuses when the session cannot run statements. Inline:

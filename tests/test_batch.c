@@ -383,6 +383,42 @@ static void batch__commit_of_a_batch_level_is_misuse_and_stops_it(void **state)
     assert_int_equal(dbs_session_depth(s), 0);
 }
 
+static int frees_the_batch(dbs_session *s, void *payload)
+{
+    (void)s;
+    dbs_batch_free(payload);
+    return DBS_OK;
+}
+
+static int noop_row(dbs_session *s, const void *row, void *payload)
+{
+    (void)s, (void)row, (void)payload;
+    return DBS_OK;
+}
+
+/* A batch freed while dbs_txn_run holds a level inside the batch's: the
+ * batch cannot roll back through that level, but its protection goes with
+ * it, and the program can roll back afterwards. A session with a batch
+ * still open (of either kind) cannot be closed. */
+static void batch__freed_inside_txn_run_leaves_the_session_usable(void **state)
+{
+    dbs_session *s = *state;
+    dbs_batch *b = NULL;
+
+    make_people(s);
+    assert_dbs_ok(dbs_batch_new_insert(&b, s, "people", cols, 3, NULL), s);
+    assert_dbs_ok(add_person(b, 1), s);
+    assert_dbs_ok(dbs_batch_flush(b), s);
+    assert_int_equal(dbs_txn_run(s, frees_the_batch, b), DBS_EMISUSE);
+    assert_int_equal(dbs_session_depth(s), 1);
+    assert_dbs_ok(dbs_session_rollback(s), s);          /* no guard left behind */
+    assert_int_equal(dbs_session_depth(s), 0);
+    assert_int_equal(count(s, "people"), 0);
+    assert_int_equal(dbs_batch_new_fn(&b, s, noop_row, NULL, NULL), DBS_OK);
+    assert_int_equal(dbs_session_close(s), DBS_EINUSE);   /* the batch borrows it */
+    dbs_batch_free(b);
+}
+
 static int fails_at_row_3(dbs_session *s, const void *row, void *payload)
 {
     int n = *(const int *)row, rc;
@@ -656,6 +692,7 @@ int main(void)
         T(batch__rejected_rows_take_a_row_number_and_are_reported),
         T(batch__function_rows_are_atomic_and_reported),
         T(batch__commit_of_a_batch_level_is_misuse_and_stops_it),
+        T(batch__freed_inside_txn_run_leaves_the_session_usable),
         T(batch__transaction_killing_kinds_stop_with_nothing_applied),
         T(batch__engine_aborted_transaction_stops_the_batch_sqlite),
         T(batch__deadlock_stops_the_batch_rolled_back_mariadb),
