@@ -317,6 +317,8 @@ int dbs__uow_flush(dbs_uow *u, const char *why)
         return rc;
     }
     u->failed = NULL;
+    u->failed_ptr = NULL;
+    u->failed_m = NULL;
     u->failed_why = why;
     u->epoch++;
     if (dbs_session_depth(u->s) == 0 && (rc = dbs_session_begin(u->s)) < 0) {

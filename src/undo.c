@@ -194,8 +194,7 @@ void dbs__uow_settle(dbs_uow *u, int depth)
         /* added outside a transaction: it belongs to the one flush opened */
         if (o->state == OBJ_PENDING && (o->add_depth > 0 ? o->add_depth : 1) >= depth) {
             if (o->owned) {
-                o->state = OBJ_TRANSIENT;     /* the program may still hold it */
-                dbs__uow_map_del(u, o);
+                dbs__uow_make_transient(u, o);    /* the program may still hold it */
             } else {
                 dbs__uow_untrack(u, o);
             }
@@ -211,8 +210,15 @@ void dbs__uow_settle(dbs_uow *u, int depth)
 
 void dbs__uow_restore_to(dbs_uow *u, int depth)
 {
+    struct obj *o;
     int d;
 
+    /* Pending objects added at these levels leave at the settle that
+     * follows: out of the identity map first, so that a row deleted in the
+     * transaction gets its key back even when one of them took it. */
+    for (o = u->head; o != NULL; o = o->next)
+        if (o->state == OBJ_PENDING && o->in_map && (o->add_depth > 0 ? o->add_depth : 1) >= depth)
+            dbs__uow_map_del(u, o);
     for (d = u->n_levels - 1; d >= depth && d >= 1; d--) {
         while (u->levels[d] != NULL) {
             struct undo *r = u->levels[d];

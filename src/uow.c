@@ -429,13 +429,36 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
     return o;
 }
 
+/* Text and blobs the unit of work wrote into a borrowed struct (a rollback
+ * puts values back as copies: the snapshot's memory goes away) may still be
+ * what the struct points at when the object leaves: they stay until the unit
+ * of work is freed. */
+static void keep_orphans(dbs_uow *u, struct obj *o)
+{
+    struct owned_mem *last = o->mem;
+
+    if (last == NULL)
+        return;
+    while (last->next != NULL)
+        last = last->next;
+    last->next = u->orphans;
+    u->orphans = o->mem;
+    o->mem = NULL;
+}
+
 /* Forget an object: out of every map and undo list; an owned struct is freed. */
 void dbs__uow_untrack(dbs_uow *u, struct obj *o)
 {
     struct undo *r;
 
-    if (o == u->failed)
+    if (o == u->failed) {
+        /* a borrowed struct is still the program's: it can still be named
+         * (a failure that ends the transaction drops the objects added in
+         * it, the one to blame among them) */
+        u->failed_ptr = o->owned ? NULL : o->ptr;
+        u->failed_m = o->owned ? NULL : o->m;
         u->failed = NULL;
+    }
     /* its undo records stay in their lists, marked dead: no list walk */
     for (r = dbs__obj_undo(u, o); r != NULL; r = r->older)
         r->o = NULL;
@@ -457,12 +480,16 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     else
         u->tail = o->prev;
     dbs__image_free(o->m, o->snap);
-    dbs__obj_free_mem(o);
-    if (o->owned)
+    if (o->owned) {
+        dbs__obj_free_mem(o);
         free(o->ptr);
+    } else {
+        keep_orphans(u, o);
+    }
     if (o->hh.key != o->ikey)
         free((void *)o->hh.key);     /* a text key (see dbs__uow_map_add) */
-    u->count--;
+    if (o->state != OBJ_TRANSIENT)
+        u->count--;
     pool_put(&u->objs, o);
 }
 
@@ -556,6 +583,11 @@ void dbs_uow_free(dbs_uow *u)
     if (u == NULL)
         return;
     dbs_uow_expunge_all(u);
+    while (u->orphans != NULL) {
+        struct owned_mem *next = u->orphans->next;
+        free(u->orphans);
+        u->orphans = next;
+    }
     dbs__uow_drop_statements(u);
     dbs__uow_arena_free(u);
     HASH_ITER(hh, u->models, mi, mtmp) {
@@ -634,7 +666,7 @@ static int add(dbs_uow *u, const dbs_model *m, void *obj, int owned)
     struct model_info *mi = dbs__uow_model(u, m);
     struct obj *o = dbs__uow_find(u, obj);
     const dbs_field *pk;
-    int rc;
+    int rc, fresh = 0;
 
     if (o != NULL && o->state != OBJ_TRANSIENT)
         return dbs__err_set(UERR(u), DBS_EMISUSE, "add: this %s object is already tracked",
@@ -642,21 +674,36 @@ static int add(dbs_uow *u, const dbs_model *m, void *obj, int owned)
     if (mi == NULL)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     pk = mi->pk;
-    if (o == NULL && (o = track(u, m, obj, owned)) == NULL)
-        return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    if (o == NULL) {
+        if ((o = track(u, m, obj, owned)) == NULL)
+            return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+        fresh = 1;
+    } else {
+        u->count++;           /* a transient object of ours, back in */
+    }
     o->state = OBJ_PENDING;
     o->add_depth = dbs_session_depth(u->s);     /* (again, for a transient one) */
     /* a key the program assigned goes into the map now: a duplicate is
      * caught here, not as a constraint error at flush */
     if (!((pk->flags & DBS_AUTOINC) && dbs__field_int(pk, obj) == 0)
         && (rc = dbs__uow_map_add(u, o)) < 0) {
-        if (!owned)
+        if (fresh) {
+            o->owned = 0;     /* refused: the caller still has (and frees) obj */
             dbs__uow_untrack(u, o);
-        else
-            o->state = OBJ_TRANSIENT;
+        } else {
+            dbs__uow_make_transient(u, o);
+        }
         return rc;
     }
     return DBS_OK;
+}
+
+void dbs__uow_make_transient(dbs_uow *u, struct obj *o)
+{
+    if (o->state != OBJ_TRANSIENT)
+        u->count--;           /* dbs_uow_count: pending, persistent and deleted */
+    o->state = OBJ_TRANSIENT;
+    dbs__uow_map_del(u, o);
 }
 
 int dbs_uow_add(dbs_uow *u, const dbs_model *m, void *obj)
@@ -710,7 +757,7 @@ int dbs_uow_delete(dbs_uow *u, const dbs_model *m, void *obj)
     if (o->state == OBJ_PENDING) {
         /* never written: just no longer pending */
         if (o->owned)
-            o->state = OBJ_TRANSIENT, dbs__uow_map_del(u, o);
+            dbs__uow_make_transient(u, o);
         else
             dbs__uow_untrack(u, o);
     } else {
@@ -735,8 +782,8 @@ int dbs_uow_expunge(dbs_uow *u, const dbs_model *m, void *obj)
 void *dbs_uow_failed(dbs_uow *u, const dbs_model **model_out)
 {
     if (model_out != NULL)
-        *model_out = u != NULL && u->failed != NULL ? u->failed->m : NULL;
-    return u != NULL && u->failed != NULL ? u->failed->ptr : NULL;
+        *model_out = u == NULL ? NULL : u->failed != NULL ? u->failed->m : u->failed_m;
+    return u == NULL ? NULL : u->failed != NULL ? u->failed->ptr : u->failed_ptr;
 }
 
 /* ---- loading ---- */

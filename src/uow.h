@@ -239,11 +239,15 @@ struct dbs_uow {
     int just_flushed;         /* dbs_uow_commit flushed: the commit hook need not */
     size_t deleted_rows;      /* DELETEs flushed in the transaction: commit untracks them */
     struct obj *failed;
+    void *failed_ptr;         /* the blamed struct when it was borrowed and has left */
+    const dbs_model *failed_m;
     const char *failed_why;
     struct dbs__txn_listener listener;
     struct stmt_cache *cache;
     struct shape_cache *shapes;
     struct shape_cache *last_shape;   /* the shape found last */
+    struct owned_mem *orphans;    /* text written into borrowed structs that left the
+                                     unit of work (still pointed at): freed with it */
 };
 
 /* o's newest undo record, if it still lives */
@@ -389,6 +393,9 @@ int dbs__uow_shape_add(dbs_uow *u, const struct shape_key *k, dbs_stmt *st);
 /* restore memory to the start of level depth (and every level inside it) */
 void dbs__uow_restore_to(dbs_uow *u, int depth);
 void dbs__uow_untrack(dbs_uow *u, struct obj *o);
+/* an owned object leaves the session's work but stays allocated (the
+ * program may hold it): not counted, not in the identity map */
+void dbs__uow_make_transient(dbs_uow *u, struct obj *o);
 void dbs__uow_listen(dbs_uow *u);
 void dbs__uow_drop_statements(dbs_uow *u);
 void dbs__uow_arena_free(dbs_uow *u);

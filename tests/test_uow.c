@@ -827,6 +827,94 @@ static void uow__released_savepoint_undone_in_order(void **state)
     assert_string_equal(a.text, "old");
 }
 
+/* A row deleted in the transaction and a pending object given its key, then
+ * a rollback: the row's object holds the key again (the pending one leaves
+ * the identity map before the row's object comes back). */
+static void uow__rollback_gives_a_deleted_row_its_key_back(void **state)
+{
+    struct fx *f = *state;
+    struct item *x = NULL, *got = NULL, y = { .id = 5, .qty = 2 };
+
+    dbs_test_exec(f->s, "INSERT INTO items (id, qty, version) VALUES (5, 1, 1)");
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 5, (void **)&x), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_uow_delete(f->u, &item_model, x), f->s);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &y), f->s);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_get(f->u, &item_model, 5, (void **)&got), f->s);
+    assert_ptr_equal(got, x);
+    assert_int_equal(f->statements, 0);
+}
+
+/* Text a rollback put back into a borrowed struct as the unit of work's copy
+ * stays valid when the struct then leaves (ASan checks the reads). */
+static void uow__text_put_back_outlives_the_object(void **state)
+{
+    struct fx *f = *state;
+    struct item y = { .id = 7, .text = "original", .qty = 1 };
+
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &y), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);        /* flushes y */
+    y.text = "changed";
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);     /* text back: a copy */
+    assert_string_equal(y.text, "original");
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);     /* y leaves */
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_string_equal(y.text, "original");
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &y), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM items WHERE text = 'original'"), 1);
+}
+
+/* dbs_uow_count() counts pending, persistent and deleted objects: an owned
+ * object that fell back to transient is not among them until added again. */
+static void uow__count_leaves_out_transient_objects(void **state)
+{
+    struct fx *f = *state;
+    struct project *p = NULL;
+
+    assert_dbs_ok(dbs_uow_create(f->u, &project_model, (void **)&p), f->s);
+    snprintf(p->name, sizeof(p->name), "owned");
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    assert_dbs_ok(dbs_uow_delete(f->u, &project_model, p), f->s);   /* never written */
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, p), f->s);
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    assert_int_equal(dbs_uow_count(f->u), 0);
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, p), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_uow_count(f->u), 1);
+    assert_int_equal(count_rows(f->s, "projects"), 1);
+}
+
+/* A failure that ends the transaction drops the objects added in it; the
+ * borrowed one to blame is still named. */
+static void uow__object_to_blame_named_after_an_abort(void **state)
+{
+    struct fx *f = *state;
+    struct project b = { .name = "boom" };
+    const dbs_model *m = NULL;
+
+    if (dbs_test_is_mariadb())
+        skip();                  /* RAISE(ROLLBACK) is SQLite's */
+    dbs_test_exec(f->s, "CREATE TRIGGER boom BEFORE INSERT ON projects WHEN NEW.name = 'boom' "
+                        "BEGIN SELECT RAISE(ROLLBACK, 'nope'); END");
+    assert_dbs_ok(dbs_uow_add(f->u, &project_model, &b), f->s);
+    assert_true(dbs_uow_flush(f->u) < 0);
+    assert_int_not_equal(dbs_session_state(f->s), DBS_TXN_ACTIVE);
+    assert_ptr_equal(dbs_uow_failed(f->u, &m), &b);
+    assert_ptr_equal(m, &project_model);
+    assert_dbs_ok(dbs_uow_rollback(f->u), f->s);
+    dbs_test_exec(f->s, "DROP TRIGGER boom");
+}
+
 static void uow__values_readable_after_commit_and_close(void **state)
 {
     struct fx *f = *state;
@@ -1081,6 +1169,10 @@ int main(void)
         T(uow__savepoint_rollback_restores_inner_work_only),
         T(uow__rolled_back_delete_puts_the_row_back),
         T(uow__released_savepoint_undone_in_order),
+        T(uow__rollback_gives_a_deleted_row_its_key_back),
+        T(uow__text_put_back_outlives_the_object),
+        T(uow__count_leaves_out_transient_objects),
+        T(uow__object_to_blame_named_after_an_abort),
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
         T(uow__found_by_address_in_any_order),

@@ -17,7 +17,9 @@
  * by dbs_uow_get() or a query) are owned by it and freed with it, or by
  * dbs_uow_expunge(). Text and blob memory the unit of work writes into a
  * struct (on load, refresh or rollback) is owned by it likewise; a pointer
- * the program stores in a field is borrowed.
+ * the program stores in a field is borrowed. Such memory in a borrowed
+ * struct stays valid after the struct leaves the unit of work (expunged,
+ * rolled back out), until dbs_uow_free().
  *
  * One unit of work per session, one thread at a time.
  */
