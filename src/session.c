@@ -273,6 +273,16 @@ int dbs__session_refuse(dbs_session *s)
     }
 }
 
+int dbs__session_txn_sql(dbs_session *s, const char *fn)
+{
+    /* sent as SQL, a COMMIT or ROLLBACK would end the transaction behind the
+     * session's back: later statements would run in autocommit, and the
+     * unit of work would keep memory for a transaction that is gone */
+    return dbs__err_set(&s->err, DBS_EMISUSE, "%s: transaction control goes through "
+                        "dbs_session_begin(), dbs_session_commit() and dbs_session_rollback() "
+                        "(they keep the levels, the unit of work and dbs_txn_run in step)", fn);
+}
+
 int dbs__session_failed(dbs_session *s, int rc)
 {
     if (dbs_status_family(rc) == DBS_ECONNECTION) {
@@ -298,6 +308,8 @@ int dbs_session_exec(dbs_session *s, const char *sql)
     if (sql == NULL || dbs__sql_blank(sql))
         return dbs__err_set(&s->err, DBS_EMISUSE, "dbs_session_exec: %s",
                             sql == NULL ? "sql is NULL" : "empty statement");
+    if (dbs__sql_txn_control(sql))
+        return dbs__session_txn_sql(s, "dbs_session_exec");
     if ((rc = dbs__session_send(s, sql)) < 0)
         return dbs__session_failed(s, rc);
     return DBS_OK;

@@ -106,6 +106,9 @@ static inline int dbs__session_ready(dbs_session *s)
                                                                        : DBS_OK;
 }
 
+/* BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... given as SQL: DBS_EMISUSE naming fn. */
+int dbs__session_txn_sql(dbs_session *s, const char *fn);
+
 /* Every backend failure passes through here: updates the session state from
  * the kind and the engine's truth, and returns rc unchanged (or the kind
  * that better describes it). */

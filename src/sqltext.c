@@ -126,3 +126,19 @@ int dbs__sql_blank(const char *sql)
         p++;
     }
 }
+
+int dbs__sql_txn_control(const char *sql)
+{
+    static const char *const verbs[] = { "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE" };
+    const char *p;
+    size_t i;
+
+    for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (keyword(sql, verbs[i]) != NULL)
+            return 1;
+    if ((p = keyword(sql, "START")) != NULL)
+        return keyword(p, "TRANSACTION") != NULL;
+    if ((p = keyword(sql, "BEGIN")) != NULL)
+        return keyword(p, "NOT") == NULL;
+    return 0;
+}

@@ -16,6 +16,10 @@ enum dbs_sql_verb dbs__sql_target(const char *sql, char *buf, size_t size);
 
 
 
+/* 1 if sql is transaction control: BEGIN (not MariaDB's BEGIN NOT ATOMIC
+ * block), START TRANSACTION, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE. */
+int dbs__sql_txn_control(const char *sql);
+
 /* 1 if sql holds nothing but white space, semicolons and comments. */
 int dbs__sql_blank(const char *sql);
 #endif

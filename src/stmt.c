@@ -25,6 +25,8 @@ int dbs_stmt_prepare(dbs_stmt **out, dbs_session *s, const char *sql)
         return MISUSE(s, "dbs_stmt_prepare: %s is NULL", out == NULL ? "out" : "sql");
     if (dbs__sql_blank(sql))
         return MISUSE(s, "dbs_stmt_prepare: empty statement");
+    if (dbs__sql_txn_control(sql))
+        return dbs__session_txn_sql(s, "dbs_stmt_prepare");
     if ((st = calloc(1, sizeof(*st))) == NULL || (st->sql = strdup(sql)) == NULL) {
         free(st);
         return dbs__err_set(&s->err, DBS_ENOMEM, "out of memory preparing a statement");

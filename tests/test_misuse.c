@@ -107,6 +107,38 @@ static void misuse__close_with_open_statement_is_refused(void **state)
     assert_dbs_ok(dbs_session_exec(s, "SELECT 1"), s);
 }
 
+/* Transaction control as SQL would end the transaction behind the session's
+ * back (later statements in autocommit, dbs_txn_run and the unit of work out
+ * of step): refused, before anything is sent; the transaction goes on. */
+static void misuse__transaction_control_as_sql_is_refused(void **state)
+{
+    dbs_session *s = *state;
+    static const char *const sql[] = {
+        "COMMIT", "  commit work", "/* c */ ROLLBACK", "rollback to savepoint x", "END",
+        "BEGIN", "begin immediate transaction", "START TRANSACTION", "SAVEPOINT x",
+        "RELEASE SAVEPOINT x", "release x",
+    };
+    dbs_stmt *st = NULL;
+    size_t i;
+
+    dbs_test_exec(s, "CREATE TABLE t (x INT)");
+    assert_dbs_ok(dbs_session_begin(s), s);
+    dbs_test_exec(s, "INSERT INTO t VALUES (1)");
+    for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        assert_int_equal(dbs_session_exec(s, sql[i]), DBS_EMISUSE);
+        assert_non_null(strstr(dbs_error_last(s)->message, "dbs_session_commit()"));
+        assert_int_equal(dbs_stmt_prepare(&st, s, sql[i]), DBS_EMISUSE);
+        assert_null(st);
+    }
+    assert_int_equal(dbs_session_depth(s), 1);
+    assert_int_equal(dbs_session_state(s), DBS_TXN_ACTIVE);
+    assert_dbs_ok(dbs_session_rollback(s), s);
+    assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM t"), 0);
+    /* words that only look like it */
+    dbs_test_exec(s, "INSERT INTO t VALUES (2)");
+    assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM t"), 1);
+}
+
 static void misuse__empty_and_multiple_statements(void **state)
 {
     dbs_session *s = *state;
@@ -159,6 +191,7 @@ int main(void)
         T(misuse__bind_out_of_range),
         T(misuse__column_without_row_or_out_of_range),
         T(misuse__close_with_open_statement_is_refused),
+        T(misuse__transaction_control_as_sql_is_refused),
         T(misuse__empty_and_multiple_statements),
         T(misuse__errors_leave_the_session_usable),
         T(misuse__error_copy_outlives_the_next_call),

@@ -65,6 +65,12 @@ DBS_EXTERN(const char *) dbs_session_backend(const dbs_session *s);
 
 /**
  * Run one SQL statement with no parameters, discarding any rows.
+ * Transaction control (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK,
+ * SAVEPOINT, RELEASE) is refused here and in dbs_stmt_prepare() with
+ * DBS_EMISUSE: use dbs_session_begin(), dbs_session_commit() and
+ * dbs_session_rollback(), which keep savepoint levels, the unit of work and
+ * dbs_txn_run() in step. (On MariaDB a DDL statement still commits
+ * implicitly, as the server does.)
  * @return DBS_OK or a negative kind (details in dbs_error_last(s)).
  */
 DBS_EXTERN(int) dbs_session_exec(dbs_session *s, const char *sql);
