@@ -106,10 +106,11 @@ int dbs__batch_stop(dbs_batch *b, int rc)
     b->arena_used = 0;
     dbs__batch_guard_drop(b);
     dbs__err_copy(&kept, &s->err);
-    while (s->depth >= b->level && s->depth > 0)
-        if (dbs_session_rollback(s) < 0 && s->depth >= b->level
-            && s->state == DBS_TXN_ACTIVE)
-            break;
+    while (s->depth >= b->level && s->depth > 0) {
+        int before = s->depth;
+        if (dbs_session_rollback(s) < 0 && s->depth >= before)
+            break;            /* refused (another owner's level): no progress */
+    }
     dbs__err_copy(&s->err, &kept);
     return rc;
 }

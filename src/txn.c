@@ -87,7 +87,8 @@ static int run_once(dbs_session *s, dbs_txn_fn fn, void *payload)
         return rc;
     }
     rc = fn(s, payload);
-    dbs__session_guard_pop(s);
+    /* ours, wherever it is: a batch fn left open has its own above it */
+    dbs__session_guard_remove(s, level);
     if (rc >= 0 && s->guard_refusals != refusals)
         /* fn tried to commit or roll back our level and went on as if it had */
         rc = dbs__err_set(&s->err, DBS_EMISUSE, "dbs_txn_run: the function tried to commit "

@@ -193,11 +193,10 @@ void dbs__uow_settle(dbs_uow *u, int depth)
         next = o->next;
         /* added outside a transaction: it belongs to the one flush opened */
         if (o->state == OBJ_PENDING && (o->add_depth > 0 ? o->add_depth : 1) >= depth) {
-            if (o->owned) {
+            if (o->owned)
                 dbs__uow_make_transient(u, o);    /* the program may still hold it */
-            } else {
-                dbs__uow_untrack(u, o);
-            }
+            else
+                dbs__uow_drop_rolled_back(u, o);
         } else if ((o->state == OBJ_PERSISTENT || o->state == OBJ_DELETED) && !o->deleted
                    && o->snap != NULL) {
             if (dbs__uow_dirty(dbs__uow_model(u, o->m), o)

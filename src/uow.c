@@ -429,21 +429,27 @@ static struct obj *track(dbs_uow *u, const dbs_model *m, void *ptr, int owned)
     return o;
 }
 
-/* Text and blobs the unit of work wrote into a borrowed struct (a rollback
- * puts values back as copies: the snapshot's memory goes away) may still be
- * what the struct points at when the object leaves: they stay until the unit
- * of work is freed. */
-static void keep_orphans(dbs_uow *u, struct obj *o)
+/* A borrowed object a rollback drops (added in the rolled-back levels). The
+ * program did not ask for it to go, so what the unit of work wrote into its
+ * struct (text put back by an inner rollback, as copies: the snapshot's
+ * memory goes away) stays valid until the unit of work is freed, and if it
+ * was the object to blame it is still named. */
+void dbs__uow_drop_rolled_back(dbs_uow *u, struct obj *o)
 {
     struct owned_mem *last = o->mem;
 
-    if (last == NULL)
-        return;
-    while (last->next != NULL)
-        last = last->next;
-    last->next = u->orphans;
-    u->orphans = o->mem;
-    o->mem = NULL;
+    if (o == u->failed) {
+        u->failed_ptr = o->ptr;
+        u->failed_m = o->m;
+    }
+    if (last != NULL) {
+        while (last->next != NULL)
+            last = last->next;
+        last->next = u->orphans;
+        u->orphans = o->mem;
+        o->mem = NULL;
+    }
+    dbs__uow_untrack(u, o);
 }
 
 /* Forget an object: out of every map and undo list; an owned struct is freed. */
@@ -451,14 +457,8 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
 {
     struct undo *r;
 
-    if (o == u->failed) {
-        /* a borrowed struct is still the program's: it can still be named
-         * (a failure that ends the transaction drops the objects added in
-         * it, the one to blame among them) */
-        u->failed_ptr = o->owned ? NULL : o->ptr;
-        u->failed_m = o->owned ? NULL : o->m;
+    if (o == u->failed)
         u->failed = NULL;
-    }
     /* its undo records stay in their lists, marked dead: no list walk */
     for (r = dbs__obj_undo(u, o); r != NULL; r = r->older)
         r->o = NULL;
@@ -480,12 +480,9 @@ void dbs__uow_untrack(dbs_uow *u, struct obj *o)
     else
         u->tail = o->prev;
     dbs__image_free(o->m, o->snap);
-    if (o->owned) {
-        dbs__obj_free_mem(o);
+    dbs__obj_free_mem(o);
+    if (o->owned)
         free(o->ptr);
-    } else {
-        keep_orphans(u, o);
-    }
     if (o->hh.key != o->ikey)
         free((void *)o->hh.key);     /* a text key (see dbs__uow_map_add) */
     if (o->state != OBJ_TRANSIENT)

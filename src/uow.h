@@ -239,15 +239,15 @@ struct dbs_uow {
     int just_flushed;         /* dbs_uow_commit flushed: the commit hook need not */
     size_t deleted_rows;      /* DELETEs flushed in the transaction: commit untracks them */
     struct obj *failed;
-    void *failed_ptr;         /* the blamed struct when it was borrowed and has left */
+    void *failed_ptr;         /* the blamed struct, borrowed, dropped by a rollback */
     const dbs_model *failed_m;
     const char *failed_why;
     struct dbs__txn_listener listener;
     struct stmt_cache *cache;
     struct shape_cache *shapes;
     struct shape_cache *last_shape;   /* the shape found last */
-    struct owned_mem *orphans;    /* text written into borrowed structs that left the
-                                     unit of work (still pointed at): freed with it */
+    struct owned_mem *orphans;    /* text written into borrowed structs a rollback
+                                     dropped (still pointed at): freed with it */
 };
 
 /* o's newest undo record, if it still lives */
@@ -393,6 +393,9 @@ int dbs__uow_shape_add(dbs_uow *u, const struct shape_key *k, dbs_stmt *st);
 /* restore memory to the start of level depth (and every level inside it) */
 void dbs__uow_restore_to(dbs_uow *u, int depth);
 void dbs__uow_untrack(dbs_uow *u, struct obj *o);
+/* the same for a borrowed object a rollback drops: its struct's text stays
+ * valid until dbs_uow_free, and it stays named if it was to blame */
+void dbs__uow_drop_rolled_back(dbs_uow *u, struct obj *o);
 /* an owned object leaves the session's work but stays allocated (the
  * program may hold it): not counted, not in the identity map */
 void dbs__uow_make_transient(dbs_uow *u, struct obj *o);

@@ -419,6 +419,58 @@ static void batch__freed_inside_txn_run_leaves_the_session_usable(void **state)
     dbs_batch_free(b);
 }
 
+static int aborts_then_frees_the_batch(dbs_session *s, void *payload)
+{
+    int rc = dbs_session_exec(s, "INSERT OR ROLLBACK INTO people (email, age, name) "
+                                 "VALUES ('dup@x', 1, 'd')");
+
+    dbs_batch_free(payload);             /* the engine ended the transaction */
+    return rc;
+}
+
+/* A batch freed after the engine rolled the transaction back (inside
+ * dbs_txn_run, whose level refuses): the batch's rollback ends, it does not
+ * spin; the program rolls back after. */
+static void batch__freed_after_an_abort_returns(void **state)
+{
+    dbs_session *s = *state;
+    dbs_batch *b = NULL;
+
+    if (dbs_test_is_mariadb())
+        skip();                          /* INSERT OR ROLLBACK is SQLite's */
+    make_people(s);
+    dbs_test_exec(s, "INSERT INTO people (email, age, name) VALUES ('dup@x', 1, 'd')");
+    assert_dbs_ok(dbs_batch_new_insert(&b, s, "people", cols, 3, NULL), s);
+    assert_true(dbs_txn_run(s, aborts_then_frees_the_batch, b) < 0);
+    while (dbs_session_depth(s) > 0)
+        assert_dbs_ok(dbs_session_rollback(s), s);
+    assert_int_equal(count(s, "people"), 1);
+}
+
+static dbs_batch *left_open;
+
+static int leaves_a_batch_open(dbs_session *s, void *payload)
+{
+    (void)payload;
+    return dbs_batch_new_insert(&left_open, s, "people", cols, 3, NULL);
+}
+
+/* dbs_txn_run whose function leaves a batch open (misuse): each removes its
+ * own guard, so once the batch is freed the program can roll back. */
+static void batch__left_open_by_a_txn_run_function(void **state)
+{
+    dbs_session *s = *state;
+
+    make_people(s);
+    assert_int_equal(dbs_txn_run(s, leaves_a_batch_open, NULL), DBS_EMISUSE);
+    dbs_batch_free(left_open);
+    left_open = NULL;
+    while (dbs_session_depth(s) > 0)
+        assert_dbs_ok(dbs_session_rollback(s), s);
+    assert_dbs_ok(dbs_session_begin(s), s);
+    assert_dbs_ok(dbs_session_commit(s), s);
+}
+
 static int fails_at_row_3(dbs_session *s, const void *row, void *payload)
 {
     int n = *(const int *)row, rc;
@@ -693,6 +745,8 @@ int main(void)
         T(batch__function_rows_are_atomic_and_reported),
         T(batch__commit_of_a_batch_level_is_misuse_and_stops_it),
         T(batch__freed_inside_txn_run_leaves_the_session_usable),
+        T(batch__left_open_by_a_txn_run_function),
+        T(batch__freed_after_an_abort_returns),
         T(batch__transaction_killing_kinds_stop_with_nothing_applied),
         T(batch__engine_aborted_transaction_stops_the_batch_sqlite),
         T(batch__deadlock_stops_the_batch_rolled_back_mariadb),

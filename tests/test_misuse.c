@@ -116,7 +116,8 @@ static void misuse__transaction_control_as_sql_is_refused(void **state)
     static const char *const sql[] = {
         "COMMIT", "  commit work", "/* c */ ROLLBACK", "rollback to savepoint x", "END",
         "BEGIN", "begin immediate transaction", "START TRANSACTION", "SAVEPOINT x",
-        "RELEASE SAVEPOINT x", "release x",
+        "RELEASE SAVEPOINT x", "release x", "; COMMIT", " ;; -- c\n commit", "# c\nCOMMIT",
+        "/*!COMMIT*/", "/*!100000 ROLLBACK */",
     };
     dbs_stmt *st = NULL;
     size_t i;
@@ -126,7 +127,8 @@ static void misuse__transaction_control_as_sql_is_refused(void **state)
     dbs_test_exec(s, "INSERT INTO t VALUES (1)");
     for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
         assert_int_equal(dbs_session_exec(s, sql[i]), DBS_EMISUSE);
-        assert_non_null(strstr(dbs_error_last(s)->message, "dbs_session_commit()"));
+        if (strncmp(sql[i], "/*!", 3) != 0)   /* (those read as empty statements first) */
+            assert_non_null(strstr(dbs_error_last(s)->message, "dbs_session_commit()"));
         assert_int_equal(dbs_stmt_prepare(&st, s, sql[i]), DBS_EMISUSE);
         assert_null(st);
     }
@@ -136,6 +138,7 @@ static void misuse__transaction_control_as_sql_is_refused(void **state)
     assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM t"), 0);
     /* words that only look like it */
     dbs_test_exec(s, "INSERT INTO t VALUES (2)");
+    dbs_test_exec(s, "-- COMMIT\nSELECT 1 AS committed");
     assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM t"), 1);
 }
 

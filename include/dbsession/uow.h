@@ -18,8 +18,10 @@
  * dbs_uow_expunge(). Text and blob memory the unit of work writes into a
  * struct (on load, refresh or rollback) is owned by it likewise; a pointer
  * the program stores in a field is borrowed. Such memory in a borrowed
- * struct stays valid after the struct leaves the unit of work (expunged,
- * rolled back out), until dbs_uow_free().
+ * struct is freed when the struct leaves at the program's request
+ * (dbs_uow_expunge(), a committed dbs_uow_delete()), and stays valid until
+ * dbs_uow_free() when a rollback drops the struct (added in the rolled-back
+ * transaction or savepoint).
  *
  * One unit of work per session, one thread at a time.
  */
