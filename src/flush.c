@@ -208,8 +208,9 @@ static void journal_commit(struct flush *fl)
 
     for (i = 0; i < fl->nj; i++) {
         struct jentry *e = &fl->j[i];
-        /* a new row had no snapshot: nothing to free, no need to touch it */
-        if (e->snap != NULL && e->snap != e->o->snap)
+        /* a new row had no snapshot: nothing to free, no need to touch it;
+         * an updated row's old snapshot is its undo record's, if it has one */
+        if (e->snap != NULL && e->snap != e->o->snap && !dbs__uow_undo_take(fl->u, e->o, e->snap))
             dbs__image_free(e->o->m, e->snap);
     }
 }

@@ -55,26 +55,63 @@ void dbs__arena_release(struct arena **head)
     }
 }
 
+static void release_image(dbs_uow *u, struct undo *r)
+{
+    if (r->owns) {
+        free(r->image);       /* a snapshot (dbs__image_new: one malloc) */
+        u->owned_images--;
+    }
+    r->owns = 0;
+}
+
 /* The outermost transaction ended: every record is gone with it. */
 void dbs__uow_arena_free(dbs_uow *u)
 {
+    struct undo *r;
     int d;
 
+    /* snapshots records took over (only updates make them: a commit of
+     * deletes does not walk its records) */
+    for (d = 1; d < u->n_levels && u->owned_images > 0; d++)
+        for (r = u->levels[d]; r != NULL; r = r->next)
+            release_image(u, r);
     dbs__arena_release(&u->arena);
     for (d = 0; d < u->n_levels; d++)
         u->levels[d] = NULL;
     u->undo_gen++;     /* every object's undo pointer is now stale, untouched */
 }
 
-/* A row about to be deleted has, at its first write in a level, the
- * level's starting state as its snapshot, and nothing replaces that snapshot
- * before the level ends (a deleted row is never written again; the commit
- * that drops the row ends every level): its record points at the snapshot
- * instead of copying it (a million deletes would copy 100 MB). */
+/* A row about to be deleted or updated has, at its first write in a level,
+ * the level's starting state as its snapshot: its record points at the
+ * snapshot instead of copying it. A deleted row's snapshot stays until the
+ * level ends (a deleted row is never written again); an updated row's passes
+ * to the record when the flush replaces it (dbs__uow_undo_take). */
 static int borrows_snapshot(const struct obj *o)
 {
-    return o->state == OBJ_DELETED && !o->deleted && o->snap != NULL;
+    return ((o->state == OBJ_DELETED && !o->deleted) || o->state == OBJ_PERSISTENT)
+           && o->snap != NULL && !o->snap_stale;
 }
+
+/*
+ * An updated row: at its first write in a level its snapshot is the level's
+ * starting state, and the record points at it (as for a delete). The flush
+ * then gives the row a new snapshot; the old one, instead of being freed,
+ * passes to the record (owns), which frees it when it goes: no copy of every
+ * updated row (a million updates copied 120 MB). A failed flush hands the
+ * snapshot back to the row (journal) and drops the record, which did not
+ * own it yet.
+ */
+int dbs__uow_undo_take(dbs_uow *u, struct obj *o, void *old)
+{
+    struct undo *r = dbs__obj_undo(u, o);
+
+    if (r == NULL || r->image != old || r->owns)
+        return 0;
+    r->owns = 1;
+    u->owned_images++;
+    return 1;
+}
+
 
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 {
@@ -104,6 +141,7 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
         dbs__image_copy(mi, from, r->image);
     else
         memcpy(r->image, from, n);
+    r->owns = 0;
     r->o = o;
     r->depth = depth;
     r->state = o->state;
@@ -119,6 +157,7 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 /* A record leaves its object (its memory goes with the arena). */
 static void drop_record(dbs_uow *u, struct undo *r)
 {
+    release_image(u, r);
     if (r->o != NULL && dbs__obj_undo(u, r->o) == r)
         r->o->undo = r->older;
     r->o = NULL;
@@ -157,6 +196,20 @@ static void restore_one(dbs_uow *u, struct undo *r)
      * stays: the row is then written whole at the next flush (nothing here
      * can report an error; memory and database agree again after it). */
     mi = dbs__uow_model(u, o->m);    /* known: o is tracked */
+    if (r->owns) {
+        /* the snapshot the row had: it becomes the row's again */
+        if (dbs__image_restore(o, r->image) < 0)
+            o->snap_stale = 1;
+        dbs__image_free(o->m, o->snap);
+        o->snap = r->image;
+        r->owns = 0;
+        u->owned_images--;
+        o->state = r->state;
+        o->deleted = r->deleted;
+        if (!o->deleted)
+            dbs__uow_map_add(u, o);
+        return;
+    }
     if (r->image == o->snap) {
         /* the record points at the snapshot (borrows_snapshot) */
         if (dbs__image_restore(o, o->snap) < 0)

@@ -786,7 +786,7 @@ void *dbs_uow_failed(dbs_uow *u, const dbs_model **model_out)
 /* ---- loading ---- */
 
 /* Read the current row of st (model columns in order) into o's struct. */
-static int load_row(const struct model_info *mi, struct obj *o, dbs_stmt *st)
+static int load_row(dbs_uow *u, const struct model_info *mi, struct obj *o, dbs_stmt *st)
 {
     int i, rc;
     void *snap;
@@ -797,7 +797,8 @@ static int load_row(const struct model_info *mi, struct obj *o, dbs_stmt *st)
             return rc;
     if ((snap = dbs__image_new(mi, o->ptr)) == NULL)
         return DBS_ENOMEM;
-    dbs__image_free(o->m, o->snap);
+    if (!dbs__uow_undo_take(u, o, o->snap))   /* (an undo record may point at it) */
+        dbs__image_free(o->m, o->snap);
     o->snap = snap;
     return DBS_OK;
 }
@@ -837,7 +838,7 @@ static int row_object(dbs_uow *u, const dbs_model *m, dbs_stmt *st, void **out)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     }
     o->state = OBJ_PERSISTENT;
-    if ((rc = load_row(mi, o, st)) < 0 || (rc = dbs__uow_map_add(u, o)) < 0) {
+    if ((rc = load_row(u, mi, o, st)) < 0 || (rc = dbs__uow_map_add(u, o)) < 0) {
         dbs__uow_untrack(u, o);
         return rc == DBS_ENOMEM ? dbs__err_set(UERR(u), rc, "out of memory") : rc;
     }
@@ -1025,7 +1026,7 @@ int dbs_uow_refresh(dbs_uow *u, const dbs_model *m, void *obj)
         goto done;
     rc = dbs_stmt_step(st);
     if (rc == DBS_ROW)
-        rc = load_row(dbs__uow_model(u, m), o, st) == DBS_OK ? DBS_OK
+        rc = load_row(u, dbs__uow_model(u, m), o, st) == DBS_OK ? DBS_OK
                                                              : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     else if (rc == DBS_DONE)
         rc = dbs__err_set(UERR(u), DBS_ESTALE, "refresh: the %s row is gone", m->table);

@@ -96,7 +96,10 @@ struct undo {
     int depth;
     unsigned char state;      /* enum obj_state before the write */
     unsigned char deleted;
-    void *image;              /* copy of the struct before the write (in the arena) */
+    unsigned char owns;       /* image is a snapshot the record took over (see undo.c):
+                                 freed with the record */
+    void *image;              /* the struct before the write: in the arena, or a
+                                 snapshot (borrowed, or owned when `owns`) */
 };
 
 /* One tracked object. The fields every whole-list walk reads come first (the
@@ -231,6 +234,7 @@ struct dbs_uow {
     const dbs_model **order;  /* models parents first */
     int n_models, order_valid;
     struct undo **levels;     /* [d]: level d's records; [0] unused */
+    size_t owned_images;      /* records that own their image (undo.c) */
     int n_levels;
     int autoflush;
     int flushing;
@@ -384,6 +388,10 @@ static inline struct model_info *dbs__uow_model(dbs_uow *u, const dbs_model *m)
 int dbs__uow_order(dbs_uow *u);
 /* record o's state before its first write in the current level */
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o);
+/* A flush wrote o and replaced its snapshot `old`: if o's undo record for
+ * this level points at `old`, the record keeps it (returns 1) instead of the
+ * caller freeing it. */
+int dbs__uow_undo_take(dbs_uow *u, struct obj *o, void *old);
 /* drop records newer than `mark` in the current level (a failed flush) */
 void dbs__uow_undo_forget(dbs_uow *u, struct undo *mark);
 int dbs__uow_stmt(dbs_uow *u, dbs_stmt **out, const char *sql);

@@ -915,6 +915,48 @@ static void uow__object_to_blame_named_after_an_abort(void **state)
     dbs_test_exec(f->s, "DROP TRIGGER boom");
 }
 
+/* An updated row's undo record takes over the snapshot the flush replaces:
+ * rolled back level by level, refreshed in between, each level gets its
+ * values back and nothing is written twice. */
+static void uow__updated_rows_rolled_back_level_by_level(void **state)
+{
+    struct fx *f = *state;
+    struct item a = { .id = 1, .text = "v0", .qty = 0 };
+
+    assert_dbs_ok(dbs_uow_add(f->u, &item_model, &a), f->s);
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    a.qty = 1;
+    a.text = "v1";
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);        /* savepoint */
+    a.qty = 2;
+    a.text = "v2";
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    a.qty = 3;                                           /* second write in the level */
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);
+    assert_int_equal(a.qty, 1);
+    assert_string_equal(a.text, "v1");
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    assert_int_equal(f->statements, 0);                  /* the snapshot is the row */
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);
+    assert_int_equal(a.qty, 0);
+    assert_string_equal(a.text, "v0");
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    a.qty = 6;
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    a.qty = 7;                                           /* unflushed, then refreshed */
+    assert_dbs_ok(dbs_uow_refresh(f->u, &item_model, &a), f->s);
+    assert_int_equal(a.qty, 6);
+    assert_dbs_ok(dbs_session_rollback(f->s), f->s);
+    assert_int_equal(a.qty, 0);
+    a.qty = 5;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(dbs_test_int(f->s, "SELECT qty FROM items WHERE id = 1"), 5);
+}
+
 static void uow__values_readable_after_commit_and_close(void **state)
 {
     struct fx *f = *state;
@@ -1173,6 +1215,7 @@ int main(void)
         T(uow__text_put_back_outlives_the_object),
         T(uow__count_leaves_out_transient_objects),
         T(uow__object_to_blame_named_after_an_abort),
+        T(uow__updated_rows_rolled_back_level_by_level),
         T(uow__values_readable_after_commit_and_close),
         T(uow__autoflush_on_and_off),
         T(uow__found_by_address_in_any_order),
