@@ -115,6 +115,11 @@ int dbs_session_reconnect(dbs_session *s)
     s->be->close(s->conn);
     s->be = be;
     s->conn = conn;
+    /* a transaction lost with the old link was never rolled back here: the
+     * unit of work learns it now (memory back to the transaction's start,
+     * its undo records freed), as from dbs_session_rollback() */
+    if (s->depth > 0 && s->listener != NULL && s->listener->after_rollback != NULL)
+        s->listener->after_rollback(s->listener_payload, 1);
     s->depth = 0;
     s->state = DBS_TXN_IDLE;
     return DBS_OK;

@@ -112,7 +112,6 @@ int dbs__uow_undo_take(dbs_uow *u, struct obj *o, void *old)
     return 1;
 }
 
-
 int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
 {
     int depth = dbs_session_depth(u->s);
@@ -154,7 +153,8 @@ int dbs__uow_undo_record(dbs_uow *u, struct obj *o)
     return DBS_OK;
 }
 
-/* A record leaves its object (its memory goes with the arena). */
+/* A record leaves its object: a snapshot it took over is freed now, the
+ * rest of its memory goes with the arena. */
 static void drop_record(dbs_uow *u, struct undo *r)
 {
     release_image(u, r);

@@ -1182,6 +1182,24 @@ static void uow__connection_lost_then_reconnect(void **state)
     assert_dbs_ok(dbs_uow_commit(f->u), f->s);
     assert_true(p.id > 0);
     assert_int_equal(count_rows(f->s, "projects"), 1);
+    /* again, reconnecting without the rollback: the unit of work learns that
+     * the transaction is gone (an updated row's values back, no record left) */
+    assert_dbs_ok(dbs_session_begin(f->s), f->s);
+    snprintf(p.name, sizeof(p.name), "renamed");
+    assert_dbs_ok(dbs_uow_flush(f->u), f->s);
+    other = dbs_test_open();
+    snprintf(sql, sizeof(sql), "KILL CONNECTION %lld",
+             (long long)dbs_test_int(f->s, "SELECT CONNECTION_ID()"));
+    dbs_test_exec(other, sql);
+    assert_dbs_ok(dbs_session_close(other), other);
+    assert_dbs_rc(DBS_ECONNECTION, dbs_session_exec(f->s, "SELECT 1"), f->s);
+    assert_dbs_ok(dbs_session_reconnect(f->s), f->s);
+    assert_string_equal(p.name, "changed");              /* as committed above */
+    f->statements = 0;
+    assert_dbs_ok(dbs_uow_commit(f->u), f->s);
+    assert_int_equal(f->statements, 0);                  /* nothing to write */
+    assert_int_equal(dbs_test_int(f->s, "SELECT COUNT(*) FROM projects WHERE name = 'changed'"),
+                     1);
 }
 
 int main(void)
