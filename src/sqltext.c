@@ -133,25 +133,23 @@ int dbs__sql_txn_control(const char *sql)
     const char *p;
     size_t i;
 
-    /* what the engines skip before a statement: space, empty statements,
-     * comments (MariaDB's # too); MariaDB runs what an executable comment
+    /* what the engines skip before a statement: space, comments (MariaDB's #
+     * too), empty statements; MariaDB runs what an executable comment
      * (slash-star-bang, optional version) holds, so that is read */
     for (;;) {
-        while (isspace((unsigned char)*sql) || *sql == ';')
-            sql++;
-        if ((sql[0] == '-' && sql[1] == '-') || sql[0] == '#') {
-            sql += strcspn(sql, "\n");
-        } else if (sql[0] == '/' && sql[1] == '*' && sql[2] == '!') {
+        if (sql[0] == '/' && sql[1] == '*' && sql[2] == '!') {
             for (sql += 3; isdigit((unsigned char)*sql); sql++)
                 ;
-        } else if (sql[0] == '/' && sql[1] == '*') {
-            p = strstr(sql + 2, "*/");
-            sql = p != NULL ? p + 2 : sql + strlen(sql);
+        } else if (*sql == ';') {
+            sql++;
+        } else if (*sql == '#') {
+            sql += strcspn(sql, "\n");
+        } else if ((p = skip_space(sql)) != sql) {
+            sql = p;
         } else {
             break;
         }
     }
-
     for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         if (keyword(sql, verbs[i]) != NULL)
             return 1;

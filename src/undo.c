@@ -196,29 +196,19 @@ static void restore_one(dbs_uow *u, struct undo *r)
      * stays: the row is then written whole at the next flush (nothing here
      * can report an error; memory and database agree again after it). */
     mi = dbs__uow_model(u, o->m);    /* known: o is tracked */
-    if (r->owns) {
-        /* the snapshot the row had: it becomes the row's again */
+    if (r->owns || r->image == o->snap) {
+        /* the record points at a snapshot (borrows_snapshot): the row's own,
+         * or the one the row had, taken over (dbs__uow_undo_take), which is
+         * the row's again */
         if (dbs__image_restore(o, r->image) < 0)
             o->snap_stale = 1;
-        dbs__image_free(o->m, o->snap);
-        o->snap = r->image;
-        r->owns = 0;
-        u->owned_images--;
-        o->state = r->state;
-        o->deleted = r->deleted;
-        if (!o->deleted)
-            dbs__uow_map_add(u, o);
-        return;
-    }
-    if (r->image == o->snap) {
-        /* the record points at the snapshot (borrows_snapshot) */
-        if (dbs__image_restore(o, o->snap) < 0)
-            o->snap_stale = 1;
-        o->state = r->state;
-        o->deleted = r->deleted;
-        if (!o->deleted)
-            dbs__uow_map_add(u, o);
-        return;
+        if (r->owns) {
+            dbs__image_free(o->m, o->snap);
+            o->snap = r->image;
+            r->owns = 0;
+            u->owned_images--;
+        }
+        goto state;
     }
     snap = dbs__image_new(mi, r->image);
     if (dbs__image_restore(o, r->image) < 0 || snap == NULL)
@@ -230,6 +220,7 @@ static void restore_one(dbs_uow *u, struct undo *r)
         /* the full write checks the version the row has again */
         dbs__field_set_int(mi->version, o->snap, dbs__field_int(mi->version, r->image), 0);
     }
+state:
     o->state = r->state;
     o->deleted = r->deleted;
     if (!o->deleted)

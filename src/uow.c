@@ -202,13 +202,18 @@ static struct obj *map_find(dbs_uow *u, const char *key, unsigned len)
     return o;
 }
 
+/* make_key's layout for an integer key, without its checks */
+static void put_int_key(char *key, const dbs_model *m, int64_t id)
+{
+    memcpy(key, &m, sizeof(m));
+    memcpy(key + sizeof(m), &id, sizeof(id));
+}
+
 struct obj *dbs__uow_lookup_int(dbs_uow *u, const dbs_model *m, int64_t id)
 {
     char key[sizeof(void *) + sizeof(int64_t)];
 
-    /* the layout make_key gives an integer key */
-    memcpy(key, &m, sizeof(m));
-    memcpy(key + sizeof(m), &id, sizeof(id));
+    put_int_key(key, m, id);
     return map_find(u, key, sizeof(key));
 }
 
@@ -232,10 +237,8 @@ int dbs__uow_map_add(dbs_uow *u, struct obj *o)
         return dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     int_key = mi->pk->type != DBS_FT_TEXT && mi->pk->type != DBS_FT_CHARS;
     if (int_key) {
-        /* make_key's layout for an integer key, in the record */
         id = dbs__field_int(mi->pk, o->ptr);
-        memcpy(o->ikey, &o->m, sizeof(o->m));
-        memcpy(o->ikey + sizeof(o->m), &id, sizeof(id));
+        put_int_key(o->ikey, o->m, id);     /* in the record */
         key = o->ikey;
         keylen = sizeof(o->ikey);
     } else if (make_key(o->m, mi->pk, o->ptr, &key, &keylen, o->ikey, sizeof(o->ikey)) < 0) {
