@@ -62,7 +62,9 @@ struct dbs_backend {
     /* idx is 1-based and already range-checked; the backend copies the value. */
     int  (*bind)(struct dbs_bstmt *st, int idx, const struct dbs_value *v, struct dbs_err *err);
     /* First call after prepare/reset executes. Returns DBS_ROW, DBS_DONE or a kind.
-     * The core never steps again after DBS_DONE or an error without reset. */
+     * The core never steps again after DBS_DONE or an error without reset.
+     * err is always the session's slot: a backend may leave it owing the
+     * engine's message (dbs_err.fetch) until its next call into the engine. */
     int  (*step)(struct dbs_bstmt *st, struct dbs_err *err);
     /* Back to "not executed"; bindings kept. */
     int  (*reset)(struct dbs_bstmt *st, struct dbs_err *err);

@@ -37,23 +37,32 @@ static void point_fields(struct dbs_err *e)
 
 void dbs__err_reset(struct dbs_err *e)
 {
-    const char *backend = e->pub.backend;
+    int i;
 
-    memset(&e->pub, 0, sizeof(e->pub));
-    e->pub.backend = backend;
+    /* field by field: every failing statement of a loop passes here */
+    e->pub.status = DBS_OK;
+    e->pub.sqlstate[0] = '\0';
+    e->pub.native_code = 0;
+    for (i = 0; i < e->pub.n_columns; i++)
+        e->pub.columns[i] = NULL;
+    e->pub.n_columns = 0;
+    e->pub.fk_direction = DBS_FK_UNKNOWN;
+    e->pub.retryable = 0;
     e->message[0] = e->constraint[0] = e->table[0] = e->ref_table[0] = '\0';
     e->colbuf_used = 0;
     e->finish = NULL;
     e->hint[0] = '\0';
     e->cut = 0;
+    e->fetch = NULL;
     point_fields(e);
 }
 
 void dbs__err_finish(struct dbs_err *e)
 {
-    void (*finish)(struct dbs_err *) = e->finish;
+    void (*finish)(struct dbs_err *);
 
-    if (finish != NULL) {
+    dbs__err_fetch(e);        /* may run the names' parse itself */
+    if ((finish = e->finish) != NULL) {
         e->finish = NULL;
         finish(e);
     }
@@ -76,23 +85,33 @@ int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
     return status;
 }
 
+static int set_kind(struct dbs_err *e, int status, int native)
+{
+    e->pub.status = status;
+    e->pub.native_code = native;
+    e->pub.retryable = status <= DBS_ETRANSIENT && status > DBS_ETRANSIENT - 100;
+    return status;
+}
+
+void dbs__err_take_message(struct dbs_err *e, const char *message)
+{
+    size_t n = message != NULL ? strnlen(message, sizeof(e->message)) : 0;
+
+    copy_n(e->message, sizeof(e->message), message, n);
+    e->cut = n == sizeof(e->message);
+}
+
 int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int native,
                     const char *message)
 {
-    size_t n = message != NULL ? strnlen(message, sizeof(e->message)) : 0;
     int i;
 
-    /* every failing statement passes here: one length, no helper calls */
     dbs__err_clear(e);
-    e->pub.status = status;
-    e->pub.native_code = native;
     for (i = 0; sqlstate != NULL && i < 5 && sqlstate[i] != '\0'; i++)
         e->pub.sqlstate[i] = sqlstate[i];
     e->pub.sqlstate[i] = '\0';
-    copy_n(e->message, sizeof(e->message), message, n);
-    e->cut = n == sizeof(e->message);
-    e->pub.retryable = status <= -100 && status / 100 * 100 == DBS_ETRANSIENT;
-    return status;
+    dbs__err_take_message(e, message);
+    return set_kind(e, status, native);
 }
 
 void dbs__err_set_constraint(struct dbs_err *e, const char *name, size_t len)
@@ -136,6 +155,9 @@ void dbs__err_copy(struct dbs_err *dst, const struct dbs_err *src)
 {
     int i;
 
+    /* a copy is read after the connection has moved on: the message now
+     * (fetching changes nothing the slot's reader can see) */
+    dbs__err_fetch((struct dbs_err *)src);
     memcpy(dst, src, sizeof(*dst));
     point_fields(dst);
     /* column pointers point into src's buffer: move them to ours */

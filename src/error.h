@@ -3,6 +3,7 @@
 #define DBS_SRC_ERROR_H
 
 #include <stdarg.h>
+#include <string.h>
 #include "dbsession/error.h"
 
 /*
@@ -25,15 +26,35 @@ struct dbs_err {
     void (*finish)(struct dbs_err *e);
     char hint[256];         /* the backend's context for finish */
     int cut;                /* the engine's message was cut to fit `message` */
+    /* The engine's message, when it has not been copied yet: a loop that
+     * only checks the kind never pays for the copy. fetch copies it from the
+     * connection fetch_from, which still holds it: that backend fetches
+     * before it next calls its engine (or finds the slot cleared and skips).
+     * So only a session's own slot may be left owing, and every copy of a
+     * slot fetches first (dbs__err_copy). NULL when message is complete.
+     * While it owes, the slot holds nothing but what dbs__err_native_later
+     * set: what is read from the message comes with the fetch. */
+    void (*fetch)(struct dbs_err *e);
+    void *fetch_from;
 };
 
-/* Reset to "no error"; keeps the backend name. Inline: every statement call
- * clears, and a clear slot stays clear. */
+/* Reset to "no error"; keeps the backend name; drops a message not yet
+ * fetched. Inline: every statement call clears, and a clear slot stays clear. */
 void dbs__err_reset(struct dbs_err *e);
 static inline void dbs__err_clear(struct dbs_err *e)
 {
-    if (e->pub.status != DBS_OK || e->pub.message != e->message || e->message[0] != '\0')
+    if (e->fetch != NULL) {
+        /* owing its message, the slot holds only what dbs__err_native_later
+         * set (that is the rule for fetch): undo just that */
+        e->pub.status = DBS_OK;
+        e->pub.sqlstate[0] = '\0';
+        e->pub.native_code = 0;
+        e->pub.retryable = 0;
+        e->fetch = NULL;
+    } else if (e->pub.status != DBS_OK || e->pub.message != e->message
+               || e->message[0] != '\0') {
         dbs__err_reset(e);
+    }
 }
 void dbs__err_set_backend(struct dbs_err *e, const char *backend);
 
@@ -47,6 +68,38 @@ int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
 int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int native,
                     const char *message);
 
+/* The same, with the message (and whatever else the backend reads from
+ * it) left at the connection: fetch(e) will copy it, with
+ * dbs__err_take_message. sqlstate has five characters. Inline: a loop of
+ * failing statements that checks only the kind pays for nothing more. */
+static inline int dbs__err_native_later(struct dbs_err *e, int status, const char sqlstate[6],
+                                        int native, void (*fetch)(struct dbs_err *e),
+                                        void *from)
+{
+    dbs__err_clear(e);
+    memcpy(e->pub.sqlstate, sqlstate, sizeof(e->pub.sqlstate));
+    e->pub.status = status;
+    e->pub.native_code = native;
+    /* the transient family, -200 .. -299 (see dbs_status_family) */
+    e->pub.retryable = status <= DBS_ETRANSIENT && status > DBS_ETRANSIENT - 100;
+    e->fetch = fetch;
+    e->fetch_from = from;
+    return status;
+}
+/* For a fetch: the engine's message, copied unchanged (cut at 1023 bytes). */
+void dbs__err_take_message(struct dbs_err *e, const char *message);
+
+/* Copy the message owed to the slot, if any. */
+static inline void dbs__err_fetch(struct dbs_err *e)
+{
+    void (*fetch)(struct dbs_err *) = e->fetch;
+
+    if (fetch != NULL) {
+        e->fetch = NULL;
+        fetch(e);
+    }
+}
+
 /* Names found by the backend; a NULL or empty name leaves the field "". */
 void dbs__err_set_constraint(struct dbs_err *e, const char *name, size_t len);
 void dbs__err_set_table(struct dbs_err *e, const char *name, size_t len);
@@ -55,7 +108,8 @@ void dbs__err_set_ref_table(struct dbs_err *e, const char *name, size_t len);
 int dbs__err_add_column(struct dbs_err *e, const char *name, size_t len);
 void dbs__err_clear_columns(struct dbs_err *e);
 
-/* Run the pending finish, if any: the public fields are complete after it. */
+/* Fetch the message and run the pending finish, if any: the public fields
+ * are complete after it. */
 void dbs__err_finish(struct dbs_err *e);
 
 /* Copy one slot into another (the thread slot into a session's, say). */

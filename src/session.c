@@ -288,20 +288,6 @@ int dbs__session_txn_sql(dbs_session *s, const char *fn)
                         "(they keep the levels, the unit of work and dbs_txn_run in step)", fn);
 }
 
-int dbs__session_failed(dbs_session *s, int rc)
-{
-    if (dbs_status_family(rc) == DBS_ECONNECTION) {
-        s->state = DBS_TXN_BROKEN;
-    } else if (s->depth > 0 && s->state == DBS_TXN_ACTIVE && rc != DBS_EMISUSE
-               && rc != DBS_ENOMEM && !s->be->in_transaction(s->conn)) {
-        /* The engine rolled the whole transaction back (MariaDB deadlock,
-         * SQLite ON CONFLICT ROLLBACK): a statement sent now would run in
-         * autocommit, so nothing more may reach the server until rollback. */
-        s->state = DBS_TXN_ABORTED;
-    }
-    return rc;
-}
-
 int dbs_session_exec(dbs_session *s, const char *sql)
 {
     int rc;

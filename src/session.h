@@ -112,6 +112,19 @@ int dbs__session_txn_sql(dbs_session *s, const char *fn);
 /* Every backend failure passes through here: updates the session state from
  * the kind and the engine's truth, and returns rc unchanged (or the kind
  * that better describes it). */
-int dbs__session_failed(dbs_session *s, int rc);
+static inline int dbs__session_failed(dbs_session *s, int rc)
+{
+    /* inline: every failing statement of a loop passes here */
+    if (rc <= -100 && rc / 100 * 100 == DBS_ECONNECTION) {
+        s->state = DBS_TXN_BROKEN;
+    } else if (s->depth > 0 && s->state == DBS_TXN_ACTIVE && rc != DBS_EMISUSE
+               && rc != DBS_ENOMEM && !s->be->in_transaction(s->conn)) {
+        /* The engine rolled the whole transaction back (MariaDB deadlock,
+         * SQLite ON CONFLICT ROLLBACK): a statement sent now would run in
+         * autocommit, so nothing more may reach the server until rollback. */
+        s->state = DBS_TXN_ABORTED;
+    }
+    return rc;
+}
 
 #endif

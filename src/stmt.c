@@ -61,19 +61,22 @@ int dbs_stmt_param_count(dbs_stmt *st)
     return st->nparams;
 }
 
-int dbs__stmt_ready_slow(dbs_stmt *st)
+/* inline: the reset before each re-execution of a failing loop */
+static inline int do_reset(dbs_stmt *st)
 {
     int rc;
 
+    if (st->phase == PH_READY)
+        return DBS_OK;
     st->phase = PH_READY;
     if ((rc = st->s->be->reset(st->b, &st->s->err)) < 0)
         return dbs__session_failed(st->s, rc);
     return DBS_OK;
 }
 
-static int do_reset(dbs_stmt *st)
+int dbs__stmt_ready_slow(dbs_stmt *st)
 {
-    return st->phase == PH_READY ? DBS_OK : dbs__stmt_ready_slow(st);
+    return do_reset(st);
 }
 
 static int bind(dbs_stmt *st, int idx, const struct dbs_value *v)
@@ -166,16 +169,18 @@ int dbs_stmt_step(dbs_stmt *st)
 
     if (st == NULL)
         return dbs__err_set(dbs__err_thread(), DBS_EMISUSE, "dbs_stmt_step: statement is NULL");
-    if (st->phase == PH_DONE && (rc = do_reset(st)) < 0)
-        return rc;
+    /* first: the last failure's message, if never read, is not copied */
+    dbs__err_clear(&st->s->err);
     /* Reading further rows of a statement that already ran is allowed in
      * any state: MariaDB holds them client-side, SQLite reads its own file. */
-    if (st->phase == PH_READY) {
-        if ((rc = dbs__session_ready(st->s)) < 0)
+    if (st->phase != PH_ROW) {
+        if (st->phase == PH_DONE && (rc = do_reset(st)) < 0)
             return rc;
+        /* dbs__session_ready, less the clear done above */
+        if (st->s->state == DBS_TXN_ABORTED || st->s->state == DBS_TXN_BROKEN)
+            return dbs__session_refuse(st->s);
         DBS__TRACE(st->s, st->sql);
     }
-    dbs__err_clear(&st->s->err);
     rc = st->s->be->step(st->b, &st->s->err);
     if (rc == DBS_ROW) {
         st->phase = PH_ROW;

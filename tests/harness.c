@@ -47,6 +47,12 @@ int dbs_test_is_mariadb(void)
     return strncmp(dbs_test_backend, "mariadb", 7) == 0;
 }
 
+int dbs_test_says_duplicate(const char *msg)
+{
+    return strstr(msg, dbs_test_is_mariadb() ? "Duplicate entry '" : "UNIQUE constraint failed: ")
+           != NULL;
+}
+
 int dbs_test_shared(void)
 {
     return strcmp(dbs_test_backend, "sqlite-memory") != 0;

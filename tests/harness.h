@@ -34,6 +34,10 @@ int dbs_test_teardown(void **state);
 /* A second session to the same database (call only when dbs_test_shared()). */
 dbs_session *dbs_test_open(void);
 
+/* 1 if msg is the engine's own text for a duplicate key (not, say, the
+ * text of a later call's state). */
+int dbs_test_says_duplicate(const char *msg);
+
 /* Column definition of an auto-generated integer primary key named id. */
 const char *dbs_test_id_column(void);
 

@@ -357,9 +357,84 @@ static void run_case(void **state)
     assert_int_equal(dbs_test_teardown(&fx), 0);
 }
 
+/* A failing step: the message is the engine's, and so are the names. */
+static void check_duplicate(dbs_session *s, const char *when)
+{
+    const dbs_error *e = dbs_error_last(s);
+
+    if (e->status != DBS_EUNIQUE || !dbs_test_says_duplicate(e->message)) {
+        print_error("%s: %s: \"%s\"\n", when, dbs_status_name(e->status), e->message);
+        fail();
+    }
+    if (!dbs_test_is_mariadb()) {
+        /* SQLite names them from the message alone */
+        assert_string_equal(e->table, "t");
+        assert_int_equal(e->n_columns, 1);
+        assert_string_equal(e->columns[0], "v");
+    }
+}
+
+static int fail_insert(dbs_session *s, void *payload)
+{
+    (void)s;
+    return dbs_stmt_step(payload);
+}
+
+/*
+ * The SQLite backend copies a failure's message only when somebody reads it
+ * (a loop that checks kinds never pays for it): it must still be the
+ * failure's own after the calls that may come between the failure and the
+ * read, and a statement re-run or freed in between must not change it.
+ */
+static void errors__message_read_late_is_the_failures(void **state)
+{
+    dbs_session *s = *state;
+    dbs_stmt *st = NULL, *other = NULL;
+    dbs_error *copy = NULL;
+    int i;
+
+    dbs_test_make_t(s);
+    assert_int_equal(dbs_test_insert_t(s, 1), DBS_OK);
+    assert_dbs_ok(dbs_stmt_prepare(&other, s, "SELECT v FROM t"), s);
+    assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO t (v) VALUES (?)"), s);
+    assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 1), s);
+    /* a loop that never reads the message, then a read */
+    for (i = 0; i < 3; i++)
+        assert_int_equal(dbs_stmt_step(st), DBS_EUNIQUE);
+    check_duplicate(s, "after a loop");
+    /* a failure inside dbs_txn_run is still described after its rollback
+     * (which keeps the error and sends ROLLBACK), and after a savepoint's */
+    assert_int_equal(dbs_txn_run(s, fail_insert, st), DBS_EUNIQUE);
+    check_duplicate(s, "after dbs_txn_run");
+    assert_int_equal(dbs_session_state(s), DBS_TXN_IDLE);
+    assert_dbs_ok(dbs_session_begin(s), s);
+    assert_dbs_ok(dbs_session_begin(s), s);
+    assert_int_equal(dbs_stmt_step(st), DBS_EUNIQUE);
+    assert_dbs_ok(dbs_session_rollback(s), s);
+    check_duplicate(s, "after ROLLBACK TO SAVEPOINT");
+    assert_dbs_ok(dbs_session_rollback(s), s);
+    /* read after its statement is freed, and after another one is */
+    assert_int_equal(dbs_stmt_step(st), DBS_EUNIQUE);
+    dbs_stmt_free(st);
+    dbs_stmt_free(other);
+    check_duplicate(s, "after dbs_stmt_free");
+    assert_int_equal(dbs_error_copy(&copy, dbs_error_last(s)), DBS_OK);
+    assert_true(dbs_test_says_duplicate(copy->message));
+    dbs_error_free(copy);
+    /* a failure nobody reads, then the session goes away (ASan: no reads
+     * of freed memory) */
+    assert_int_equal(dbs_test_insert_t(s, 1), DBS_EUNIQUE);
+    assert_int_equal(dbs_test_count_t(s), 1);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[NCASES];
+    const struct CMUnitTest more[] = {
+        cmocka_unit_test_setup_teardown(errors__message_read_late_is_the_failures,
+                                        dbs_test_setup, dbs_test_teardown),
+    };
+    enum { NMORE = sizeof(more) / sizeof(more[0]) };
+    struct CMUnitTest tests[NCASES + NMORE];
     char *names[NCASES];
     size_t i;
     int rc;
@@ -370,7 +445,9 @@ int main(void)
         tests[i] = (struct CMUnitTest){ .name = names[i], .test_func = run_case,
                                         .initial_state = (void *)&cases[i] };
     }
-    rc = dbs_test_main("errors", tests, NCASES);
+    for (i = 0; i < NMORE; i++)
+        tests[NCASES + i] = more[i];
+    rc = dbs_test_main("errors", tests, NCASES + NMORE);
     for (i = 0; i < NCASES; i++)
         free(names[i]);
     return rc;

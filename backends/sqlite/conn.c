@@ -102,6 +102,7 @@ static void sqlite_close(struct dbs_conn *base)
 {
     struct sqlite_conn *c = (struct sqlite_conn *)base;
 
+    dbs__sqlite_settle(c);
     /* close_v2: never fails with BUSY; an open transaction is rolled back. */
     sqlite3_close_v2(c->db);
     free(c);
@@ -140,6 +141,7 @@ static int sqlite_exec(struct dbs_conn *base, const char *sql, struct dbs_err *e
     sqlite3_stmt *st = NULL;
     int rc;
 
+    dbs__sqlite_settle(c);
     if ((rc = prepare_one(c->db, sql, &st, err)) < 0)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -177,6 +179,7 @@ static int sqlite_prepare(struct dbs_bstmt **out, struct dbs_conn *base, const c
     int rc;
 
     *out = NULL;
+    dbs__sqlite_settle(c);
     if ((st = calloc(1, sizeof(*st))) == NULL)
         return dbs__err_set(err, DBS_ENOMEM, "out of memory preparing a statement");
     if ((rc = prepare_one(c->db, sql, &st->st, err)) < 0) {
@@ -195,6 +198,7 @@ static void sqlite_finalize(struct dbs_bstmt *base)
 {
     struct sqlite_stmt *st = (struct sqlite_stmt *)base;
 
+    dbs__sqlite_settle((struct sqlite_conn *)base->conn);
     sqlite3_finalize(st->st);
     free(st);
 }
@@ -210,6 +214,7 @@ static int sqlite_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *
     struct sqlite_stmt *st = (struct sqlite_stmt *)base;
     int rc;
 
+    dbs__sqlite_settle((struct sqlite_conn *)base->conn);
     switch (v->type) {
     case DBS_TYPE_INT:
         rc = sqlite3_bind_int64(st->st, idx, v->i);
@@ -239,9 +244,11 @@ static int sqlite_bind(struct dbs_bstmt *base, int idx, const struct dbs_value *
 static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
 {
     struct sqlite_stmt *st = (struct sqlite_stmt *)base;
-    sqlite3 *db = sqlite3_db_handle(st->st);
+    struct sqlite_conn *c = (struct sqlite_conn *)base->conn;
+    sqlite3 *db = c->db;
     int rc;
 
+    dbs__sqlite_settle(c);
     if (!st->executing) {
         st->executing = 1;
         st->total_before = sqlite3_total_changes64(db);
@@ -261,7 +268,7 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
         }
         return DBS_DONE;
     }
-    return dbs__sqlite_error_at(db, rc, &st->target, err);
+    return dbs__sqlite_step_error(c, rc, &st->target, err);
 }
 
 static int sqlite_reset(struct dbs_bstmt *base, struct dbs_err *err)
@@ -269,6 +276,7 @@ static int sqlite_reset(struct dbs_bstmt *base, struct dbs_err *err)
     struct sqlite_stmt *st = (struct sqlite_stmt *)base;
 
     (void)err;
+    dbs__sqlite_settle((struct sqlite_conn *)base->conn);
     /* reset returns the last step's error again; that was already reported */
     sqlite3_reset(st->st);
     st->executing = 0;

@@ -69,6 +69,27 @@ static const struct {
     { "cannot rollback - no transaction is active", DBS_EMISUSE, "25000" },
 };
 
+/* The kind of any code but a plain SQLITE_ERROR: the table alone. Inline,
+ * for the failing step. */
+static inline int code_kind(int code, const char **sqlstate)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(table) / sizeof(*table); i++)
+        if (table[i].code == code) {
+            *sqlstate = table[i].sqlstate;
+            return table[i].kind;
+        }
+    for (i = 0; i < sizeof(table) / sizeof(*table); i++)
+        if (table[i].code == (code & 0xff)) {
+            *sqlstate = table[i].sqlstate;
+            return table[i].kind;
+        }
+    *sqlstate = "HY000";
+    return DBS_ERROR;
+}
+
+/* msg is read only for a plain SQLITE_ERROR. */
 static int classify(int code, const char *msg, const char **sqlstate)
 {
     size_t i;
@@ -91,18 +112,7 @@ static int classify(int code, const char *msg, const char **sqlstate)
         *sqlstate = "HY000";
         return DBS_ERROR;
     }
-    for (i = 0; i < sizeof(table) / sizeof(*table); i++)
-        if (table[i].code == code) {
-            *sqlstate = table[i].sqlstate;
-            return table[i].kind;
-        }
-    for (i = 0; i < sizeof(table) / sizeof(*table); i++)
-        if (table[i].code == (code & 0xff)) {
-            *sqlstate = table[i].sqlstate;
-            return table[i].kind;
-        }
-    *sqlstate = "HY000";
-    return DBS_ERROR;
+    return code_kind(code, sqlstate);
 }
 
 /*
@@ -242,21 +252,69 @@ int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err)
     return dbs__sqlite_error_at(db, rc, &t, err);
 }
 
-int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err)
+/* The connection's code for a failure that returned rc. */
+static int failed_code(sqlite3 *db, int rc)
 {
     int code = sqlite3_extended_errcode(db);
-    const char *msg = sqlite3_errmsg(db);
-    const char *sqlstate;
-    int kind;
 
     /* the extended code is that of the last failing API call; rc is what we
      * got: prefer rc when the connection's code has moved on */
-    if ((code & 0xff) != (rc & 0xff))
-        code = rc;
-    kind = classify(code, msg, &sqlstate);
+    return (code & 0xff) != (rc & 0xff) ? rc : code;
+}
+
+static int classify_now(sqlite3 *db, int code, struct sqlite_target *t, struct dbs_err *err)
+{
+    const char *msg = sqlite3_errmsg(db);
+    const char *sqlstate;
+    int kind = classify(code, msg, &sqlstate);
+
     if (code == SQLITE_CONSTRAINT_TRIGGER && strstr(msg, "FOREIGN KEY") == NULL)
         kind = DBS_ECONSTRAINT;  /* a user trigger's RAISE(ABORT, ...) */
     dbs__err_native(err, kind, sqlstate, code, msg);
     details(db, err, code, msg, t);
     return kind;
+}
+
+int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err)
+{
+    return classify_now(db, failed_code(db, rc), t, err);
+}
+
+/* dbs_err.fetch: the message, and the names in it, while the connection and
+ * the statement still hold them (both settle before they change). */
+static void fetch_message(struct dbs_err *e)
+{
+    struct sqlite_conn *c = e->fetch_from;
+    const char *msg = sqlite3_errmsg(c->db);
+
+    c->owed = NULL;
+    dbs__err_take_message(e, msg);
+    details(c->db, e, e->pub.native_code, msg, c->owed_target);
+}
+
+void dbs__sqlite_pay(struct sqlite_conn *c)
+{
+    struct dbs_err *e = c->owed;
+
+    c->owed = NULL;
+    if (e->fetch == fetch_message && e->fetch_from == c)
+        dbs__err_fetch(e);
+}
+
+int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, struct sqlite_target *t,
+                           struct dbs_err *err)
+{
+    int code = failed_code(c->db, rc);
+    const char *sqlstate;
+    int kind;
+
+    /* a plain SQLITE_ERROR is told apart by its message, and foreign key
+     * details read the schema (a call into db): those are read now */
+    if (code == SQLITE_ERROR || code == SQLITE_CONSTRAINT_TRIGGER
+        || code == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return classify_now(c->db, code, t, err);
+    kind = code_kind(code, &sqlstate);
+    c->owed = err;
+    c->owed_target = t;
+    return dbs__err_native_later(err, kind, sqlstate, code, fetch_message, c);
 }

@@ -9,6 +9,11 @@
 struct sqlite_conn {
     struct dbs_conn base;
     sqlite3 *db;
+    /* The slot whose message is still only in db (dbs_err.fetch). Every
+     * function here that calls into db settles first, so the message is
+     * never lost; a failure in a loop that nobody reads is never copied. */
+    struct dbs_err *owed;
+    struct sqlite_target *owed_target;  /* the failed statement's, for the names */
 };
 
 /* The failing statement's verb and table, read from its SQL only when an
@@ -32,5 +37,18 @@ void dbs__sqlite_fk_details(sqlite3 *db, struct dbs_err *err, int restrict_code,
 
 /* The same with the statement's cached target. */
 int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err);
+/* The same for a failed step of c: where the kind does not need the message,
+ * err is left owing it (err must be the session's slot). */
+int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, struct sqlite_target *t,
+                           struct dbs_err *err);
+
+void dbs__sqlite_pay(struct sqlite_conn *c);
+/* Before any call into c->db that may change its error: copy the message
+ * owed, unless its slot has been cleared since. */
+static inline void dbs__sqlite_settle(struct sqlite_conn *c)
+{
+    if (c->owed != NULL && c->owed->fetch != NULL)
+        dbs__sqlite_pay(c);
+}
 
 #endif
