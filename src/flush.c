@@ -95,7 +95,10 @@ static int classify(struct flush *fl)
     /* The dirty check reads the struct, its snapshot and the strings both
      * point at: with a million objects each of them misses the cache. Ask for
      * the structs a few objects ahead, and for the strings (whose addresses
-     * are in the structs asked for earlier) half as far ahead. */
+     * are in the structs asked for earlier) half as far ahead. Only rows get
+     * the check: a pending or deleted object's struct is not read here, and
+     * asking for it anyway takes memory bandwidth from the walk. The records
+     * themselves come by address, further ahead still. */
     for (i = 0; i < DBS__PREFETCH_AHEAD && ahead != NULL; i++) {
         ahead = ahead->next;
         if (i >= DBS__PREFETCH_AHEAD / 2)
@@ -106,9 +109,12 @@ static int classify(struct flush *fl)
         struct work *w;
         int kind;
 
+        dbs__prefetch_records_after(o);
         if (ahead != NULL) {
-            DBS__PREFETCH(ahead->ptr);
-            DBS__PREFETCH(ahead->snap);
+            if (ahead->state == OBJ_PERSISTENT) {
+                DBS__PREFETCH(ahead->ptr);
+                DBS__PREFETCH(ahead->snap);
+            }
             ahead = ahead->next;
         }
         if (near != NULL) {

@@ -337,6 +337,7 @@ static void after_commit(void *payload, int depth)
         ahead = ahead->next;
     for (o = u->head; o != NULL; o = next) {
         next = o->next;
+        dbs__prefetch_records_after(o);
         if (ahead != NULL) {
             DBS__PREFETCH(ahead->snap);     /* freed with the record */
             ahead = ahead->next;

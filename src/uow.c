@@ -402,6 +402,8 @@ struct obj *dbs__uow_find(dbs_uow *u, const void *ptr)
         if (o == NULL)
             for (o = u->unindexed; o != NULL && o->ptr != ptr; o = o->next)
                 ;
+    } else {
+        dbs__prefetch_records_after(o);     /* a walk in add order goes on */
     }
     if (o != NULL)
         u->found = o;

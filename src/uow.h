@@ -132,6 +132,26 @@ struct obj {
     void *flush_snap;         /* its snapshot when this flush began */
 };
 
+/*
+ * A walk along the list of tracked objects chases next pointers: with a
+ * million objects, one cache miss after another (the walks of a flush and a
+ * commit after deleting 1M rows took 3 times as long per object as at 10k).
+ * Records lie side by side in their slabs, in add order, so those a few
+ * places further on in memory are nearly always the ones the walk reaches
+ * next: ask for them by address. At the end of a slab that is memory of
+ * something else, or none (a prefetch never faults): one wasted fetch.
+ * (1M objects, per object: the flush's walk 43 -> 34 ns, the commit's after
+ * deleting them 27 -> 16 ns, dbs_uow_delete in add order 24 -> 18 ns.)
+ */
+static inline void dbs__prefetch_records_after(const struct obj *o)
+{
+    uintptr_t p = (uintptr_t)o + 2 * DBS__PREFETCH_AHEAD * sizeof(*o);
+
+    DBS__PREFETCH((const void *)p);
+    DBS__PREFETCH((const void *)(p + 64));
+    DBS__PREFETCH((const void *)(p + 128));
+}
+
 /* Fixed-size items (object records, index entries) carved from slabs of
  * growing size instead of one malloc each: no allocator call per add, and
  * items made together lie together. A freed item goes on a free list for the
