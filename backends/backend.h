@@ -19,7 +19,7 @@
 #include "../src/error.h"
 #include "../src/url.h"
 
-#define DBS_BACKEND_VERSION 1
+#define DBS_BACKEND_VERSION 2
 
 /* A backend's connection struct begins with this; the core holds the pointer. */
 struct dbs_conn {
@@ -63,8 +63,9 @@ struct dbs_backend {
     int  (*bind)(struct dbs_bstmt *st, int idx, const struct dbs_value *v, struct dbs_err *err);
     /* First call after prepare/reset executes. Returns DBS_ROW, DBS_DONE or a kind.
      * The core never steps again after DBS_DONE or an error without reset.
-     * err is always the session's slot: a backend may leave it owing the
-     * engine's message (dbs_err.fetch) until its next call into the engine. */
+     * err is always the session's slot, and clear: a backend may leave it
+     * owing the engine's message (dbs_err.fetch) until its next call into
+     * the engine. */
     int  (*step)(struct dbs_bstmt *st, struct dbs_err *err);
     /* Back to "not executed"; bindings kept. */
     int  (*reset)(struct dbs_bstmt *st, struct dbs_err *err);
@@ -106,7 +107,13 @@ struct dbs_backend {
      * created later (foreign key cycles), or NULL */
     const char *ddl_begin_sql;
     const char *ddl_end_sql;
-    /* slots above are version 1; add below and bump the version */
+    /* slots above are version 1 */
+    /* 1: step on a statement whose last step returned DBS_DONE or an error
+     * runs it again from the start, bindings kept; the core then skips the
+     * reset call before a re-run (a loop of failing statements makes one
+     * call into the backend, not two). 0: the core resets first. */
+    int step_reruns;
+    /* slots above are version 2; add below and bump the version */
 };
 
 /* backends/registry.c: the only file that knows what was compiled in. */

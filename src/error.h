@@ -68,15 +68,14 @@ int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
 int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int native,
                     const char *message);
 
-/* The same, with the message (and whatever else the backend reads from
- * it) left at the connection: fetch(e) will copy it, with
- * dbs__err_take_message. sqlstate has five characters. Inline: a loop of
- * failing statements that checks only the kind pays for nothing more. */
+/* The same into a clear slot, with the message (and whatever else the
+ * backend reads from it) left at the connection: fetch(e) will copy it,
+ * with dbs__err_take_message. sqlstate has five characters. Inline: a loop
+ * of failing statements that checks only the kind pays for nothing more. */
 static inline int dbs__err_native_later(struct dbs_err *e, int status, const char sqlstate[6],
                                         int native, void (*fetch)(struct dbs_err *e),
                                         void *from)
 {
-    dbs__err_clear(e);
     memcpy(e->pub.sqlstate, sqlstate, sizeof(e->pub.sqlstate));
     e->pub.status = status;
     e->pub.native_code = native;

@@ -174,11 +174,13 @@ int dbs_stmt_step(dbs_stmt *st)
     /* Reading further rows of a statement that already ran is allowed in
      * any state: MariaDB holds them client-side, SQLite reads its own file. */
     if (st->phase != PH_ROW) {
-        if (st->phase == PH_DONE && (rc = do_reset(st)) < 0)
-            return rc;
         /* dbs__session_ready, less the clear done above */
         if (st->s->state == DBS_TXN_ABORTED || st->s->state == DBS_TXN_BROKEN)
             return dbs__session_refuse(st->s);
+        /* a backend that re-runs a finished statement itself is not asked
+         * to reset it first (and one that is refused above keeps PH_DONE) */
+        if (st->phase == PH_DONE && !st->s->be->step_reruns && (rc = do_reset(st)) < 0)
+            return rc;
         DBS__TRACE(st->s, st->sql);
     }
     rc = st->s->be->step(st->b, &st->s->err);

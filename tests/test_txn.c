@@ -191,6 +191,34 @@ static void txn__engine_rollback_marks_the_transaction_aborted_sqlite(void **sta
     assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM r"), 1);
 }
 
+/* The same through a prepared statement: refused while the transaction is
+ * aborted, then bound and run again once it is rolled back. */
+static void txn__prepared_statement_after_an_engine_rollback_sqlite(void **state)
+{
+    dbs_session *s = *state;
+    dbs_stmt *st = NULL;
+
+    if (dbs_test_is_mariadb())
+        skip();
+    dbs_test_exec(s, "CREATE TABLE r (v INT UNIQUE ON CONFLICT ROLLBACK)");
+    dbs_test_exec(s, "INSERT INTO r VALUES (1)");
+    assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO r VALUES (?)"), s);
+    assert_dbs_ok(dbs_session_begin(s), s);
+    assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 1), s);
+    assert_dbs_rc(DBS_EUNIQUE, dbs_stmt_step(st), s);
+    assert_int_equal(dbs_session_state(s), DBS_TXN_ABORTED);
+    assert_dbs_rc(DBS_ETXNABORTED, dbs_stmt_step(st), s);
+    assert_dbs_ok(dbs_session_rollback(s), s);
+    /* the statement that failed, and was refused, takes new values */
+    assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 2), s);
+    assert_int_equal(dbs_stmt_step(st), DBS_DONE);
+    assert_dbs_rc(DBS_EUNIQUE, dbs_stmt_step(st), s);   /* run again: 2 is taken */
+    assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 3), s);
+    assert_int_equal(dbs_stmt_step(st), DBS_DONE);
+    dbs_stmt_free(st);
+    assert_int_equal(dbs_test_int(s, "SELECT COUNT(*) FROM r"), 3);
+}
+
 /* ---- a real deadlock: two sessions, two threads ---- */
 
 struct side {
@@ -271,6 +299,7 @@ int main(void)
         T(txn__close_rolls_back_an_open_transaction),
         T(txn__lock_timeout_fails_only_the_statement),
         T(txn__engine_rollback_marks_the_transaction_aborted_sqlite),
+        T(txn__prepared_statement_after_an_engine_rollback_sqlite),
         T(txn__deadlock_aborts_the_victim_mariadb),
     };
 

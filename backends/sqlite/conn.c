@@ -21,6 +21,7 @@ struct sqlite_stmt {
     int is_insert;
     int counts_rows;              /* writes and returns no columns: changes() is its count */
     int executing;
+    int finished;                 /* the last step returned DONE or an error */
     struct sqlite_target target;   /* for error details */
 };
 
@@ -249,6 +250,11 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
     int rc;
 
     dbs__sqlite_settle(c);
+    if (st->finished) {
+        /* (not left to SQLite's automatic reset: a build may omit it) */
+        sqlite3_reset(st->st);
+        st->finished = st->executing = 0;
+    }
     if (!st->executing) {
         st->executing = 1;
         st->total_before = sqlite3_total_changes64(db);
@@ -257,6 +263,7 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
     rc = sqlite3_step(st->st);
     if (rc == SQLITE_ROW)
         return DBS_ROW;
+    st->finished = 1;      /* the next step is a new execution: step_reruns */
     if (rc == SQLITE_DONE) {
         /* changes() is that of the last DML statement, even for DDL: trust it
          * only when this execution changed something. Cascades are not counted. */
@@ -268,7 +275,7 @@ static int sqlite_step(struct dbs_bstmt *base, struct dbs_err *err)
         }
         return DBS_DONE;
     }
-    return dbs__sqlite_step_error(c, rc, &st->target, err);
+    return dbs__sqlite_step_error(c, rc, sqlite3_extended_errcode(db), &st->target, err);
 }
 
 static int sqlite_reset(struct dbs_bstmt *base, struct dbs_err *err)
@@ -279,7 +286,7 @@ static int sqlite_reset(struct dbs_bstmt *base, struct dbs_err *err)
     dbs__sqlite_settle((struct sqlite_conn *)base->conn);
     /* reset returns the last step's error again; that was already reported */
     sqlite3_reset(st->st);
-    st->executing = 0;
+    st->finished = st->executing = 0;
     return DBS_OK;
 }
 
@@ -362,6 +369,7 @@ const struct dbs_backend dbs__backend_sqlite = {
     .last_insert_id = sqlite_last_insert_id,
     .in_transaction = sqlite_in_transaction,
     .begin = sqlite_begin,
+    .step_reruns = 1,
     .ddl_types = ddl_types,
     .ddl_autoinc_pk = "INTEGER PRIMARY KEY AUTOINCREMENT",
     /* RETURNING rows come back "in an arbitrary order" (lang_returning.html),

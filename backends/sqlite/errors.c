@@ -301,12 +301,14 @@ void dbs__sqlite_pay(struct sqlite_conn *c)
         dbs__err_fetch(e);
 }
 
-int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, struct sqlite_target *t,
+int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, int code, struct sqlite_target *t,
                            struct dbs_err *err)
 {
-    int code = failed_code(c->db, rc);
     const char *sqlstate;
     int kind;
+
+    if ((code & 0xff) != (rc & 0xff))
+        code = rc;            /* as in failed_code */
 
     /* a plain SQLITE_ERROR is told apart by its message, and foreign key
      * details read the schema (a call into db): those are read now */

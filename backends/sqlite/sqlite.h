@@ -37,9 +37,11 @@ void dbs__sqlite_fk_details(sqlite3 *db, struct dbs_err *err, int restrict_code,
 
 /* The same with the statement's cached target. */
 int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err);
-/* The same for a failed step of c: where the kind does not need the message,
- * err is left owing it (err must be the session's slot). */
-int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, struct sqlite_target *t,
+/* The same for a step of c that returned rc, code being the connection's
+ * extended code (read by the caller, which keeps what it needs across the
+ * call anyway): where the kind does not need the message, err is left
+ * owing it (err must be the session's slot). */
+int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, int code, struct sqlite_target *t,
                            struct dbs_err *err);
 
 void dbs__sqlite_pay(struct sqlite_conn *c);
