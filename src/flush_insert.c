@@ -348,7 +348,7 @@ static int insert_batch(struct flush *fl, size_t from, size_t to, int cache)
     }
 done:
     if (st != NULL && cache)
-        dbs_stmt_reset(st);
+        dbs__stmt_rewind(st);
     else
         dbs_stmt_free(st);
     free(ids);

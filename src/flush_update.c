@@ -353,7 +353,7 @@ static void many_done(dbs_stmt *st, int owned)
     if (owned)
         dbs_stmt_free(st);
     else if (st != NULL)
-        dbs_stmt_reset(st);
+        dbs__stmt_rewind(st);
 }
 
 static int update_many(struct flush *fl, struct obj **rows, size_t k, uint64_t mask, int same,

@@ -68,6 +68,12 @@ int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
 /* (for the inline bind below: reset a statement that ran; report an index
  * out of range) */
 int dbs__stmt_ready_slow(dbs_stmt *st);
+/* Reset st for its next run, keeping the session's error: for a statement
+ * given back after a failure the caller returns (dbs_stmt_reset clears it). */
+static inline int dbs__stmt_rewind(dbs_stmt *st)
+{
+    return dbs__stmt_ready_slow(st);
+}
 int dbs__stmt_bind_range(dbs_stmt *st, int idx);
 
 /* Bind a value the caller built (flush: borrowed text, known types) without

@@ -1035,7 +1035,7 @@ int dbs_uow_refresh(dbs_uow *u, const dbs_model *m, void *obj)
                                                              : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
     else if (rc == DBS_DONE)
         rc = dbs__err_set(UERR(u), DBS_ESTALE, "refresh: the %s row is gone", m->table);
-    dbs_stmt_reset(st);
+    dbs__stmt_rewind(st);
 done:
     free(col);
     free(where);

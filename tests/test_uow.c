@@ -177,6 +177,8 @@ static void uow__failed_flush_is_recoverable(void **state)
         assert_dbs_ok(dbs_uow_add(f->u, &project_model, &p[i]), f->s);
     }
     assert_dbs_rc(DBS_EUNIQUE, dbs_uow_flush(f->u), f->s);
+    /* the engine's own words, after the flush gave its statements back */
+    assert_true(dbs_test_says_duplicate(dbs_error_last(f->s)->message));
     assert_ptr_equal(dbs_uow_failed(f->u, &fm), &p[2]);
     assert_ptr_equal(fm, &project_model);
     for (i = 0; i < 5; i++)
@@ -190,6 +192,38 @@ static void uow__failed_flush_is_recoverable(void **state)
         assert_true(p[i].id > 0);
     assert_dbs_ok(dbs_uow_commit(f->u), f->s);
     assert_int_equal(count_rows(f->s, "projects"), 6);
+}
+
+/* SQLite: a refresh whose SELECT cannot read (another connection holds the
+ * file's exclusive lock) reports the engine's failure, not a cleared one. */
+static void uow__refresh_that_cannot_read_says_why(void **state)
+{
+    struct fx *f = *state;
+    struct project p = { .name = "read me" };
+    dbs_session *a = NULL, *b;
+    dbs_uow *u = NULL;
+    char url[1024];
+
+    if (dbs_test_is_mariadb() || !dbs_test_shared())
+        skip();   /* MariaDB reads without locks; a :memory: database has no second connection */
+    (void)f;
+    dbs_test_url_with(url, sizeof(url), "lock_timeout=0");
+    assert_int_equal(dbs_session_open(&a, url), DBS_OK);
+    assert_dbs_ok(dbs_uow_new(&u, a), a);
+    assert_dbs_ok(dbs_uow_add(u, &project_model, &p), a);
+    assert_dbs_ok(dbs_uow_commit(u), a);
+    b = dbs_test_open();
+    dbs_test_exec(b, "PRAGMA locking_mode = EXCLUSIVE");
+    dbs_test_exec(b, "INSERT INTO projects (name) VALUES ('lock holder')");
+    assert_int_equal(dbs_uow_refresh(u, &project_model, &p), DBS_ELOCKTIMEOUT);
+    assert_int_equal(dbs_error_last(a)->status, DBS_ELOCKTIMEOUT);
+    assert_non_null(strstr(dbs_error_last(a)->message, "locked"));
+    assert_dbs_ok(dbs_session_close(b), NULL);
+    /* the lock gone, the same refresh reads */
+    assert_dbs_ok(dbs_uow_refresh(u, &project_model, &p), a);
+    assert_string_equal(p.name, "read me");
+    dbs_uow_free(u);
+    assert_dbs_ok(dbs_session_close(a), NULL);
 }
 
 static void uow__bad_row_mid_batch_is_named(void **state)
@@ -1209,6 +1243,7 @@ int main(void)
         T(uow__id_before_commit_gone_after_rollback),
         T(uow__flush_then_audit_in_one_commit),
         T(uow__failed_flush_is_recoverable),
+        T(uow__refresh_that_cannot_read_says_why),
         T(uow__bad_row_mid_batch_is_named),
         T(uow__identity_map_same_pointer_without_queries),
         T(uow__identity_conflict_at_add),
