@@ -174,11 +174,16 @@ int dbs_stmt_step(dbs_stmt *st)
     /* Reading further rows of a statement that already ran is allowed in
      * any state: MariaDB holds them client-side, SQLite reads its own file. */
     if (st->phase != PH_ROW) {
-        /* dbs__session_ready, less the clear done above */
-        if (st->s->state == DBS_TXN_ABORTED || st->s->state == DBS_TXN_BROKEN)
+        /* dbs__session_ready, less the clear done above. A refused
+         * statement is still reset: its last run's counts are gone, and a
+         * SQLite read left running lets go of its lock. */
+        if (st->s->state == DBS_TXN_ABORTED || st->s->state == DBS_TXN_BROKEN) {
+            if (st->phase == PH_DONE)
+                (void)do_reset(st);
             return dbs__session_refuse(st->s);
+        }
         /* a backend that re-runs a finished statement itself is not asked
-         * to reset it first (and one that is refused above keeps PH_DONE) */
+         * to reset it first */
         if (st->phase == PH_DONE && !st->s->be->step_reruns && (rc = do_reset(st)) < 0)
             return rc;
         DBS__TRACE(st->s, st->sql);

@@ -200,14 +200,27 @@ static void txn__prepared_statement_after_an_engine_rollback_sqlite(void **state
 
     if (dbs_test_is_mariadb())
         skip();
+    dbs_stmt *ok = NULL;
+    int64_t n = -1;
+
     dbs_test_exec(s, "CREATE TABLE r (v INT UNIQUE ON CONFLICT ROLLBACK)");
+    dbs_test_exec(s, "CREATE TABLE w (x INT)");
     dbs_test_exec(s, "INSERT INTO r VALUES (1)");
     assert_dbs_ok(dbs_stmt_prepare(&st, s, "INSERT INTO r VALUES (?)"), s);
+    assert_dbs_ok(dbs_stmt_prepare(&ok, s, "INSERT INTO w VALUES (7)"), s);
     assert_dbs_ok(dbs_session_begin(s), s);
+    assert_int_equal(dbs_stmt_step(ok), DBS_DONE);
+    assert_dbs_ok(dbs_stmt_rows_affected(ok, &n), s);
+    assert_int_equal(n, 1);
     assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 1), s);
     assert_dbs_rc(DBS_EUNIQUE, dbs_stmt_step(st), s);
     assert_int_equal(dbs_session_state(s), DBS_TXN_ABORTED);
     assert_dbs_rc(DBS_ETXNABORTED, dbs_stmt_step(st), s);
+    /* refused, and no longer reporting the run the engine rolled back */
+    assert_dbs_rc(DBS_ETXNABORTED, dbs_stmt_step(ok), s);
+    assert_dbs_ok(dbs_stmt_rows_affected(ok, &n), s);
+    assert_int_equal(n, 0);
+    dbs_stmt_free(ok);
     assert_dbs_ok(dbs_session_rollback(s), s);
     /* the statement that failed, and was refused, takes new values */
     assert_dbs_ok(dbs_stmt_bind_int64(st, 1, 2), s);
