@@ -360,16 +360,21 @@ done:
  * one by one finds the row to blame (error path only). */
 static int replay(struct flush *fl, size_t from, size_t to, int rc)
 {
+    struct dbs_err batch;
     size_t i;
     int r;
 
     if (dbs_session_state(fl->u->s) != DBS_TXN_ACTIVE || rc == DBS_ENOMEM || rc == DBS_ECYCLE)
         return rc;
+    dbs__err_copy(&batch, UERR(fl->u));
     for (i = from; i < to; i++)
         if ((r = insert_one(fl, fl->rows[i])) < 0) {
             fl->u->failed = fl->rows[i];
             return r;
         }
+    /* no row fails alone: the batch's own failure is the answer, and the
+     * rows' statements cleared its description */
+    dbs__err_copy(UERR(fl->u), &batch);
     return rc;
 }
 
