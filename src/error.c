@@ -85,14 +85,6 @@ int dbs__err_set(struct dbs_err *e, int status, const char *fmt, ...)
     return status;
 }
 
-static int set_kind(struct dbs_err *e, int status, int native)
-{
-    e->pub.status = status;
-    e->pub.native_code = native;
-    e->pub.retryable = status <= DBS_ETRANSIENT && status > DBS_ETRANSIENT - 100;
-    return status;
-}
-
 void dbs__err_take_message(struct dbs_err *e, const char *message)
 {
     size_t n = message != NULL ? strnlen(message, sizeof(e->message)) : 0;
@@ -111,7 +103,7 @@ int dbs__err_native(struct dbs_err *e, int status, const char *sqlstate, int nat
         e->pub.sqlstate[i] = sqlstate[i];
     e->pub.sqlstate[i] = '\0';
     dbs__err_take_message(e, message);
-    return set_kind(e, status, native);
+    return dbs__err_set_kind(e, status, native);
 }
 
 void dbs__err_set_constraint(struct dbs_err *e, const char *name, size_t len)

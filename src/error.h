@@ -38,6 +38,23 @@ struct dbs_err {
     void *fetch_from;
 };
 
+/* dbs_status_family(status) == family, for a family (-200, -300, ...),
+ * without a division: every failure takes this path. */
+static inline int dbs__in_family(int status, int family)
+{
+    return status <= family && status > family - 100;
+}
+
+/* The kind and native code of an engine error; retryable for the transient
+ * family (a backend may override after). */
+static inline int dbs__err_set_kind(struct dbs_err *e, int status, int native)
+{
+    e->pub.status = status;
+    e->pub.native_code = native;
+    e->pub.retryable = dbs__in_family(status, DBS_ETRANSIENT);
+    return status;
+}
+
 /* Reset to "no error"; keeps the backend name; drops a message not yet
  * fetched. Inline: every statement call clears, and a clear slot stays clear. */
 void dbs__err_reset(struct dbs_err *e);
@@ -77,13 +94,9 @@ static inline int dbs__err_native_later(struct dbs_err *e, int status, const cha
                                         void *from)
 {
     memcpy(e->pub.sqlstate, sqlstate, sizeof(e->pub.sqlstate));
-    e->pub.status = status;
-    e->pub.native_code = native;
-    /* the transient family, -200 .. -299 (see dbs_status_family) */
-    e->pub.retryable = status <= DBS_ETRANSIENT && status > DBS_ETRANSIENT - 100;
     e->fetch = fetch;
     e->fetch_from = from;
-    return status;
+    return dbs__err_set_kind(e, status, native);
 }
 /* For a fetch: the engine's message, copied unchanged (cut at 1023 bytes). */
 void dbs__err_take_message(struct dbs_err *e, const char *message);

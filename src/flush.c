@@ -238,8 +238,8 @@ static void journal_revert(struct flush *fl)
             o->snap_stale = 1;    /* out of memory: the next flush writes the row whole */
         else if (e->state == OBJ_PENDING && dbs__obj_undo(fl->u, o) != NULL
                  && o->undo->state == OBJ_PENDING)
-            dbs__image_restore_keys(dbs__uow_model(fl->u, o->m), o, o->undo->image);  /* no id,
-                                                                      parents' keys undone */
+            /* no id, parents' keys undone */
+            dbs__image_restore_keys(dbs__uow_model(fl->u, o->m), o, o->undo->image);
         o->state = e->state;
         o->deleted = e->deleted;
         if (e->in_map)

@@ -201,38 +201,36 @@ void dbs__image_free(const dbs_model *m, void *image)
     free(image);
 }
 
-void dbs__image_copy_keys(const struct model_info *mi, const void *obj, void *dst)
+/* The packed layout of mi->keys: each field's bytes, then its null flag if
+ * it has one. to_keys: from the struct into keys; else back. */
+static void move_keys(const struct model_info *mi, char *obj, char *keys, int to_keys)
 {
-    char *p = dst;
     int i;
 
     for (i = 0; i < mi->n_keys; i++) {
         const dbs_field *f = mi->keys[i];
-        memcpy(p, CAT(obj, f->offset), f->size);
-        p += f->size;
+        char *in_obj = obj + f->offset;
+
+        memcpy(to_keys ? keys : in_obj, to_keys ? in_obj : keys, f->size);
+        keys += f->size;
         if (f->null_offset != 0) {
-            memcpy(p, CAT(obj, f->null_offset - 1), sizeof(int));
-            p += sizeof(int);
+            in_obj = obj + f->null_offset - 1;
+            memcpy(to_keys ? keys : in_obj, to_keys ? in_obj : keys, sizeof(int));
+            keys += sizeof(int);
         }
     }
+}
+
+void dbs__image_copy_keys(const struct model_info *mi, const void *obj, void *dst)
+{
+    move_keys(mi, (char *)obj, dst, 1);     /* (obj is only read) */
 }
 
 /* Put back the fields a flush writes into a new object: its generated key,
  * the keys copied from parents, its version. */
 void dbs__image_restore_keys(const struct model_info *mi, struct obj *o, const void *keys)
 {
-    const char *p = keys;
-    int i;
-
-    for (i = 0; i < mi->n_keys; i++) {
-        const dbs_field *f = mi->keys[i];
-        memcpy(AT(o->ptr, f->offset), p, f->size);
-        p += f->size;
-        if (f->null_offset != 0) {
-            memcpy(AT(o->ptr, f->null_offset - 1), p, sizeof(int));
-            p += sizeof(int);
-        }
-    }
+    move_keys(mi, o->ptr, (char *)keys, 0);   /* (keys are only read) */
 }
 
 /* Put the image's field values back into the user's struct. Text and blobs

@@ -65,15 +65,11 @@ struct dbs_stmt {
  * bound again or st is freed (the batch runner keeps its rows that long). */
 int dbs__stmt_bind_textn_ref(dbs_stmt *st, int idx, const char *p, size_t n);
 
-/* (for the inline bind below: reset a statement that ran; report an index
- * out of range) */
-int dbs__stmt_ready_slow(dbs_stmt *st);
-/* Reset st for its next run, keeping the session's error: for a statement
- * given back after a failure the caller returns (dbs_stmt_reset clears it). */
-static inline int dbs__stmt_rewind(dbs_stmt *st)
-{
-    return dbs__stmt_ready_slow(st);
-}
+/* Reset st for its next run if it ran, keeping the session's error (the
+ * inline bind below; a statement given back after a failure the caller
+ * returns: dbs_stmt_reset would clear it). */
+int dbs__stmt_rewind(dbs_stmt *st);
+/* (for the inline bind below: report an index out of range) */
 int dbs__stmt_bind_range(dbs_stmt *st, int idx);
 
 /* Bind a value the caller built (flush: borrowed text, known types) without
@@ -85,7 +81,7 @@ static inline int dbs__stmt_bind_value(dbs_stmt *st, int idx, const struct dbs_v
 
     if (idx < 1 || idx > st->nparams)
         return dbs__stmt_bind_range(st, idx);
-    if (st->phase != PH_READY && (rc = dbs__stmt_ready_slow(st)) < 0)
+    if (st->phase != PH_READY && (rc = dbs__stmt_rewind(st)) < 0)
         return rc;
     return st->s->be->bind(st->b, idx, v, &st->s->err);
 }
@@ -105,11 +101,15 @@ void dbs__session_guard_remove(dbs_session *s, int depth);
  * clears the error, refuses when the session cannot run statements. Inline:
  * every statement executed passes here. */
 int dbs__session_refuse(dbs_session *s);
+/* The engine ended the transaction, or the link is gone: nothing may be sent. */
+static inline int dbs__session_blocked(const dbs_session *s)
+{
+    return s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN;
+}
 static inline int dbs__session_ready(dbs_session *s)
 {
     dbs__err_clear(&s->err);
-    return s->state == DBS_TXN_ABORTED || s->state == DBS_TXN_BROKEN ? dbs__session_refuse(s)
-                                                                       : DBS_OK;
+    return dbs__session_blocked(s) ? dbs__session_refuse(s) : DBS_OK;
 }
 
 /* BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... given as SQL: DBS_EMISUSE naming fn. */
@@ -121,7 +121,7 @@ int dbs__session_txn_sql(dbs_session *s, const char *fn);
 static inline int dbs__session_failed(dbs_session *s, int rc)
 {
     /* inline: every failing statement of a loop passes here */
-    if (rc <= -100 && rc / 100 * 100 == DBS_ECONNECTION) {
+    if (dbs__in_family(rc, DBS_ECONNECTION)) {
         s->state = DBS_TXN_BROKEN;
     } else if (s->depth > 0 && s->state == DBS_TXN_ACTIVE && rc != DBS_EMISUSE
                && rc != DBS_ENOMEM && !s->be->in_transaction(s->conn)) {

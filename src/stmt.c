@@ -74,7 +74,7 @@ static inline int do_reset(dbs_stmt *st)
     return DBS_OK;
 }
 
-int dbs__stmt_ready_slow(dbs_stmt *st)
+int dbs__stmt_rewind(dbs_stmt *st)
 {
     return do_reset(st);
 }
@@ -177,7 +177,7 @@ int dbs_stmt_step(dbs_stmt *st)
         /* dbs__session_ready, less the clear done above. A refused
          * statement is still reset: its last run's counts are gone, and a
          * SQLite read left running lets go of its lock. */
-        if (st->s->state == DBS_TXN_ABORTED || st->s->state == DBS_TXN_BROKEN) {
+        if (dbs__session_blocked(st->s)) {
             if (st->phase == PH_DONE)
                 (void)do_reset(st);
             return dbs__session_refuse(st->s);

@@ -229,14 +229,20 @@ state:
 
 /* Objects added at this level or inside it are no longer in the session;
  * unflushed changes of rows go back to the database's values. */
+/* The level an object was added at: one added outside a transaction
+ * belongs to the one its flush opened. */
+static int added_at(const struct obj *o)
+{
+    return o->add_depth > 0 ? o->add_depth : 1;
+}
+
 void dbs__uow_settle(dbs_uow *u, int depth)
 {
     struct obj *o = u->head, *next;
 
     for (; o != NULL; o = next) {
         next = o->next;
-        /* added outside a transaction: it belongs to the one flush opened */
-        if (o->state == OBJ_PENDING && (o->add_depth > 0 ? o->add_depth : 1) >= depth) {
+        if (o->state == OBJ_PENDING && added_at(o) >= depth) {
             if (o->owned)
                 dbs__uow_make_transient(u, o);    /* the program may still hold it */
             else
@@ -260,7 +266,7 @@ void dbs__uow_restore_to(dbs_uow *u, int depth)
      * follows: out of the identity map first, so that a row deleted in the
      * transaction gets its key back even when one of them took it. */
     for (o = u->head; o != NULL; o = o->next)
-        if (o->state == OBJ_PENDING && o->in_map && (o->add_depth > 0 ? o->add_depth : 1) >= depth)
+        if (o->state == OBJ_PENDING && o->in_map && added_at(o) >= depth)
             dbs__uow_map_del(u, o);
     for (d = u->n_levels - 1; d >= depth && d >= 1; d--) {
         while (u->levels[d] != NULL) {

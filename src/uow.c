@@ -360,7 +360,6 @@ static void pool_put(struct pool *p, void *it)
 static void index_pending(dbs_uow *u)
 {
     struct obj *o;
-
     struct ptr_node *n;
 
     for (o = u->unindexed; o != NULL; o = o->next) {
@@ -1030,11 +1029,12 @@ int dbs_uow_refresh(dbs_uow *u, const dbs_model *m, void *obj)
     if ((rc = dbs__uow_stmt(u, &st, sql)) < 0 || (rc = dbs__field_bind(st, 1, pk, obj)) < 0)
         goto done;
     rc = dbs_stmt_step(st);
-    if (rc == DBS_ROW)
-        rc = load_row(u, dbs__uow_model(u, m), o, st) == DBS_OK ? DBS_OK
-                                                             : dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
-    else if (rc == DBS_DONE)
+    if (rc == DBS_ROW) {
+        if ((rc = load_row(u, dbs__uow_model(u, m), o, st)) < 0)
+            rc = dbs__err_set(UERR(u), DBS_ENOMEM, "out of memory");
+    } else if (rc == DBS_DONE) {
         rc = dbs__err_set(UERR(u), DBS_ESTALE, "refresh: the %s row is gone", m->table);
+    }
     dbs__stmt_rewind(st);
 done:
     free(col);

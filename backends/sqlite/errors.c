@@ -252,13 +252,11 @@ int dbs__sqlite_error(sqlite3 *db, int rc, const char *sql, struct dbs_err *err)
     return dbs__sqlite_error_at(db, rc, &t, err);
 }
 
-/* The connection's code for a failure that returned rc. */
-static int failed_code(sqlite3 *db, int rc)
+/* The code of a failure that returned rc, code being the connection's
+ * extended code: that of the last failing API call. Prefer rc when the
+ * connection's code has moved on. */
+static int failed_code(int code, int rc)
 {
-    int code = sqlite3_extended_errcode(db);
-
-    /* the extended code is that of the last failing API call; rc is what we
-     * got: prefer rc when the connection's code has moved on */
     return (code & 0xff) != (rc & 0xff) ? rc : code;
 }
 
@@ -277,7 +275,7 @@ static int classify_now(sqlite3 *db, int code, struct sqlite_target *t, struct d
 
 int dbs__sqlite_error_at(sqlite3 *db, int rc, struct sqlite_target *t, struct dbs_err *err)
 {
-    return classify_now(db, failed_code(db, rc), t, err);
+    return classify_now(db, failed_code(sqlite3_extended_errcode(db), rc), t, err);
 }
 
 /* dbs_err.fetch: the message, and the names in it, while the connection and
@@ -307,9 +305,7 @@ int dbs__sqlite_step_error(struct sqlite_conn *c, int rc, int code, struct sqlit
     const char *sqlstate;
     int kind;
 
-    if ((code & 0xff) != (rc & 0xff))
-        code = rc;            /* as in failed_code */
-
+    code = failed_code(code, rc);
     /* a plain SQLITE_ERROR is told apart by its message, and foreign key
      * details read the schema (a call into db): those are read now */
     if (code == SQLITE_ERROR || code == SQLITE_CONSTRAINT_TRIGGER
