@@ -240,6 +240,8 @@ struct side {
     pthread_barrier_t *barrier;
     int rc;                   /* of the second UPDATE */
     dbs_txn_state state_after;
+    int refused_rc;           /* the victim's first statement stepped again */
+    int64_t refused_rows;     /* and its rows affected then */
 };
 
 static void *deadlock_side(void *arg)
@@ -247,15 +249,27 @@ static void *deadlock_side(void *arg)
     struct side *d = arg;
     char sql[64];
 
+    dbs_stmt *first = NULL;
+    int64_t n = 0;
+
     d->rc = dbs_session_begin(d->s);
     snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 100 WHERE id = %d", d->first);
     if (d->rc == DBS_OK)
-        d->rc = dbs_session_exec(d->s, sql);
+        d->rc = dbs_stmt_prepare(&first, d->s, sql);
+    if (d->rc == DBS_OK && (d->rc = dbs_stmt_step(first)) == DBS_DONE)
+        d->rc = dbs_stmt_rows_affected(first, &n) == DBS_OK && n == 1 ? DBS_OK : DBS_ERROR;
     pthread_barrier_wait(d->barrier);
     snprintf(sql, sizeof(sql), "UPDATE t SET v = v + 100 WHERE id = %d", d->second);
     if (d->rc == DBS_OK)
         d->rc = dbs_session_exec(d->s, sql);
     d->state_after = dbs_session_state(d->s);
+    /* refused while aborted, and no longer reporting the run rolled back */
+    if (d->state_after == DBS_TXN_ABORTED) {
+        d->refused_rc = dbs_stmt_step(first);
+        d->refused_rows = -1;
+        dbs_stmt_rows_affected(first, &d->refused_rows);
+    }
+    dbs_stmt_free(first);
     if (d->rc == DBS_OK)
         d->rc = dbs_session_commit(d->s);
     else
@@ -292,6 +306,8 @@ static void txn__deadlock_aborts_the_victim_mariadb(void **state)
     victim = a.rc == DBS_EDEADLOCK ? &a : &b;
     assert_int_equal(a.rc == DBS_EDEADLOCK ? b.rc : a.rc, DBS_OK);
     assert_int_equal(victim->state_after, DBS_TXN_ABORTED);
+    assert_int_equal(victim->refused_rc, DBS_ETXNABORTED);
+    assert_int_equal(victim->refused_rows, 0);
     assert_int_equal(dbs_session_state(victim->s), DBS_TXN_IDLE);
     /* the survivor's two updates only */
     assert_int_equal(dbs_test_int(s, "SELECT SUM(v) FROM t"), 3 + 200);
